@@ -1,0 +1,59 @@
+package kv
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Batch is a group of writes applied atomically: after any crash, all of
+// them are present or none. Later operations on a key win over earlier
+// ones. The batch copies nothing: keys and values must not be modified
+// until Apply returns.
+type Batch struct {
+	ops  []wal.Op
+	size int
+}
+
+// Set adds a write of value under key.
+func (b *Batch) Set(key, value []byte) {
+	b.add(wal.Op{Kind: wal.KindSet, Key: key, Value: value})
+}
+
+// SetExpiring adds a write of value under key that stops being visible at
+// expiresAt.
+func (b *Batch) SetExpiring(key, value []byte, expiresAt time.Time) {
+	b.add(wal.Op{Kind: wal.KindSetExpiring, Key: key, Value: value, ExpiresAt: expiresAt.UnixNano()})
+}
+
+// Delete adds a removal of key.
+func (b *Batch) Delete(key []byte) {
+	b.add(wal.Op{Kind: wal.KindDelete, Key: key})
+}
+
+func (b *Batch) add(op wal.Op) {
+	b.ops = append(b.ops, op)
+	b.size += len(op.Key) + len(op.Value) + 16
+}
+
+// Len is the number of operations in the batch.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Size is an estimate of the batch's encoded size in bytes.
+func (b *Batch) Size() int { return b.size }
+
+// Reset empties the batch for reuse.
+func (b *Batch) Reset() { b.ops, b.size = b.ops[:0], 0 }
+
+func validate(op wal.Op) error {
+	switch {
+	case len(op.Key) == 0:
+		return ErrEmptyKey
+	case len(op.Key) > MaxKeySize:
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrKeyTooLarge, len(op.Key), MaxKeySize)
+	case len(op.Value) > MaxValueSize:
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrValueTooLarge, len(op.Value), MaxValueSize)
+	}
+	return nil
+}

@@ -1,0 +1,371 @@
+package kv
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"sync"
+
+	"github.com/kvtool/kv/pkg/manifest"
+	"github.com/kvtool/kv/pkg/sstable"
+	"github.com/kvtool/kv/pkg/vfs"
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// LockFileName is the name of the lock file in a data directory.
+const LockFileName = "LOCK"
+
+// DB is an open store. It is safe for concurrent use by many goroutines.
+type DB struct {
+	fs   vfs.FS
+	dir  string
+	opts Options
+	lock io.Closer
+
+	mu      sync.RWMutex
+	closed  bool
+	broken  error
+	man     *manifest.Manifest // nil: no store on disk yet (read-only)
+	tables  []*table           // newest first, as the manifest lists them
+	mem     *memtable
+	walFile vfs.File // read-write handles only
+	walEnd  int64
+	nextSeq uint64
+	// walRelease unmaps the log a read-only handle replayed.
+	walRelease func() error
+}
+
+// table is one open sorted table.
+type table struct {
+	num     uint64
+	r       *sstable.Reader
+	release func() error
+}
+
+// Open opens the store in dir, creating it (for a read-write handle) when
+// it does not exist. A read-write handle holds the directory's exclusive
+// lock until Close; a read-only one holds a shared lock.
+func Open(dir string, opts *Options) (*DB, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o = o.withDefaults()
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		// Resolve a symlinked data directory once, then work inside it.
+		dir = resolved
+	}
+	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
+	var err error
+	if o.ReadOnly {
+		err = db.openReadOnly()
+	} else {
+		err = db.openReadWrite()
+	}
+	if err != nil {
+		db.releaseAll()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) path(name string) string { return filepath.Join(db.dir, name) }
+
+func (db *DB) corrupt(name string, off int64, format string, args ...any) error {
+	return &CorruptionError{File: db.path(name), Offset: off, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (db *DB) openReadOnly() error {
+	if _, err := db.fs.Stat(db.dir); errors.Is(err, fs.ErrNotExist) {
+		return nil // an absent store reads as empty and stays absent
+	} else if err != nil {
+		return err
+	}
+	lock, err := db.fs.Lock(db.path(LockFileName), false, false, db.opts.LockTimeout)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := db.fs.Stat(db.path(manifest.FileName)); errors.Is(serr, fs.ErrNotExist) {
+			return nil // a directory with no store in it
+		}
+		lock, err = db.fs.Lock(db.path(LockFileName), false, true, db.opts.LockTimeout)
+	}
+	if err != nil {
+		return db.lockError(err)
+	}
+	db.lock = lock
+	man, err := db.readManifest()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := db.openTables(man); err != nil {
+		return err
+	}
+	data, release, err := db.fs.Map(db.path(manifest.WALName(man.WAL)))
+	if err != nil {
+		return db.missing(manifest.WALName(man.WAL), err)
+	}
+	db.walRelease = release
+	// A torn tail is ignored: only a writer may truncate it.
+	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); return nil })
+	if err != nil {
+		return db.walError(manifest.WALName(man.WAL), err)
+	}
+	db.nextSeq, db.walEnd = res.NextSeq, res.End
+	db.man = man
+	return nil
+}
+
+func (db *DB) lockError(err error) error {
+	if errors.Is(err, vfs.ErrLockTimeout) {
+		return fmt.Errorf("%s: %w (after %s)", db.path(LockFileName), ErrLocked, db.opts.LockTimeout)
+	}
+	return fmt.Errorf("lock %s: %w", db.path(LockFileName), err)
+}
+
+func (db *DB) missing(name string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return db.corrupt(name, -1, "named by the manifest but missing")
+	}
+	return err
+}
+
+func (db *DB) walError(name string, err error) error {
+	var ce *wal.CorruptError
+	if errors.As(err, &ce) {
+		return db.corrupt(name, ce.Offset, "%s", ce.Reason)
+	}
+	return err
+}
+
+func (db *DB) readManifest() (*manifest.Manifest, error) {
+	man, err := manifest.Read(db.fs, db.dir)
+	var ce *manifest.CorruptError
+	if errors.As(err, &ce) {
+		return nil, db.corrupt(manifest.FileName, ce.Offset, "%s", ce.Reason)
+	}
+	return man, err
+}
+
+func (db *DB) openTables(man *manifest.Manifest) error {
+	for _, t := range man.Tables {
+		tb, err := db.openTable(t.Num, t.Size)
+		if err != nil {
+			return err
+		}
+		db.tables = append(db.tables, tb)
+	}
+	return nil
+}
+
+func (db *DB) openTable(num uint64, size int64) (*table, error) {
+	name := manifest.TableName(num)
+	data, release, err := db.fs.Map(db.path(name))
+	if err != nil {
+		return nil, db.missing(name, err)
+	}
+	if int64(len(data)) != size {
+		release()
+		return nil, db.corrupt(name, -1, "size %d, manifest says %d", len(data), size)
+	}
+	r, err := sstable.Open(data)
+	if err != nil {
+		release()
+		return nil, db.tableError(name, err)
+	}
+	return &table{num: num, r: r, release: release}, nil
+}
+
+func (db *DB) tableError(name string, err error) error {
+	var ce *sstable.CorruptError
+	if errors.As(err, &ce) {
+		return db.corrupt(name, ce.Offset, "%s", ce.Reason)
+	}
+	return err
+}
+
+func (db *DB) openReadWrite() error {
+	if err := db.fs.MkdirAll(db.dir); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := db.fs.Lock(db.path(LockFileName), true, true, db.opts.LockTimeout)
+	if err != nil {
+		return db.lockError(err)
+	}
+	db.lock = lock
+	man, err := db.readManifest()
+	if errors.Is(err, fs.ErrNotExist) {
+		man, err = db.create()
+	}
+	if err != nil {
+		return err
+	}
+	if err := db.openTables(man); err != nil {
+		return err
+	}
+	if err := db.recoverWAL(man); err != nil {
+		return err
+	}
+	db.man = man
+	if err := db.removeLeftovers(); err != nil {
+		return err
+	}
+	if db.walEnd > db.opts.FlushThreshold {
+		// A log left over the threshold (a flush that failed or was cut
+		// short) is flushed now, so every open stays bounded.
+		return db.flushLocked()
+	}
+	return nil
+}
+
+// create initialises an empty store: a log, then the manifest naming it.
+func (db *DB) create() (*manifest.Manifest, error) {
+	names, err := db.fs.List(db.dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, _, ok := manifest.ParseName(n); ok {
+			return nil, db.corrupt(manifest.FileName, -1, "missing, but store files such as %s are present (run kv repair)", n)
+		}
+	}
+	man := &manifest.Manifest{WAL: 1, NextFile: 2}
+	if err := db.createWAL(man.WAL, 1); err != nil {
+		return nil, err
+	}
+	if err := manifest.Write(db.fs, db.dir, man); err != nil {
+		return nil, err
+	}
+	return man, nil
+}
+
+// createWAL writes a new, empty, synced log.
+func (db *DB) createWAL(num, firstSeq uint64) error {
+	name := db.path(manifest.WALName(num))
+	f, err := db.fs.Create(name)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(wal.AppendHeader(nil, firstSeq), 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// recoverWAL replays the log into the memtable and cuts a torn tail off.
+func (db *DB) recoverWAL(man *manifest.Manifest) error {
+	name := manifest.WALName(man.WAL)
+	f, err := db.fs.OpenRW(db.path(name))
+	if err != nil {
+		return db.missing(name, err)
+	}
+	db.walFile = f
+	size, err := f.Size()
+	if err != nil {
+		return err
+	}
+	if size > wal.MaxRecordSize*2 {
+		return db.corrupt(name, -1, "log of %d bytes is beyond any size the engine writes", size)
+	}
+	data := make([]byte, size)
+	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); return nil })
+	if err != nil {
+		return db.walError(name, err)
+	}
+	if res.Torn != nil {
+		// What a crash leaves: the write was never acknowledged. Cut it
+		// off so the next record follows the last whole one.
+		if err := f.Truncate(res.End); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	db.walEnd, db.nextSeq = res.End, res.NextSeq
+	return nil
+}
+
+// removeLeftovers deletes the store files the manifest does not name: the
+// remains of a flush or compaction that a crash interrupted, or files
+// already replaced. Files of other names are never touched.
+func (db *DB) removeLeftovers() error {
+	names, err := db.fs.List(db.dir)
+	if err != nil {
+		return err
+	}
+	live := db.liveSet()
+	for _, n := range names {
+		if num, _, ok := manifest.ParseName(n); (ok && !live[num]) || manifest.IsTemp(n) {
+			if err := db.fs.Remove(db.path(n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (db *DB) liveSet() map[uint64]bool {
+	live := map[uint64]bool{db.man.WAL: true}
+	for _, t := range db.man.Tables {
+		live[t.Num] = true
+	}
+	return live
+}
+
+// Close releases the handle's files and lock.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	db.closed = true
+	return db.releaseAll()
+}
+
+func (db *DB) releaseAll() error {
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, t := range db.tables {
+		keep(t.release())
+	}
+	db.tables = nil
+	if db.walFile != nil {
+		keep(db.walFile.Close())
+		db.walFile = nil
+	}
+	if db.walRelease != nil {
+		keep(db.walRelease())
+		db.walRelease = nil
+	}
+	if db.lock != nil {
+		keep(db.lock.Close())
+		db.lock = nil
+	}
+	return first
+}
+
+// Dir is the data directory (with symlinks resolved).
+func (db *DB) Dir() string { return db.dir }
+
+func (db *DB) checkOpen() error {
+	if db.closed {
+		return ErrClosed
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package kv
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kvtool/kv/pkg/vfs"
+)
+
+// Errors returned when opening a store.
+var (
+	// ErrLocked is returned when the data directory's lock was not acquired
+	// within Options.LockTimeout.
+	ErrLocked = vfs.ErrLockTimeout
+	// ErrCorrupt is wrapped by every error that reports damaged data; the
+	// error is a *CorruptionError naming the file and offset.
+	ErrCorrupt = errors.New("corrupt data")
+)
+
+// Errors returned when reading.
+var (
+	// ErrNotFound is returned when a key has no live value.
+	ErrNotFound = errors.New("key not found")
+)
+
+// Errors returned when writing.
+var (
+	// ErrReadOnly is returned when writing through a read-only handle.
+	ErrReadOnly = errors.New("store opened read-only")
+	// ErrEmptyKey is returned for a zero-length key.
+	ErrEmptyKey = errors.New("empty key")
+	// ErrKeyTooLarge is returned for a key above MaxKeySize.
+	ErrKeyTooLarge = errors.New("key too large")
+	// ErrValueTooLarge is returned for a value above MaxValueSize.
+	ErrValueTooLarge = errors.New("value too large")
+	// ErrConditionFailed is returned by a conditional write whose
+	// condition did not hold; nothing was written.
+	ErrConditionFailed = errors.New("condition not met")
+	// ErrBroken is wrapped by every error after a write or sync failed:
+	// the handle can no longer tell what reached the disk and refuses
+	// further writes. Reopening the store recovers.
+	ErrBroken = errors.New("store handle unusable after an earlier write failure")
+)
+
+// Errors returned by any operation.
+var (
+	// ErrClosed is returned when using a closed handle.
+	ErrClosed = errors.New("store closed")
+)
+
+// CorruptionError reports damaged bytes: which file, where, and what is
+// wrong. It wraps ErrCorrupt.
+type CorruptionError struct {
+	File   string
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptionError) Error() string {
+	if e.Offset < 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Reason)
+	}
+	return fmt.Sprintf("%s at offset %d: %s", e.File, e.Offset, e.Reason)
+}
+
+// Unwrap lets errors.Is(err, ErrCorrupt) hold.
+func (e *CorruptionError) Unwrap() error { return ErrCorrupt }

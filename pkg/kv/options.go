@@ -1,0 +1,70 @@
+package kv
+
+import (
+	"time"
+
+	"github.com/kvtool/kv/pkg/vfs"
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Limits enforced on every write.
+const (
+	// MaxKeySize is the largest key, in bytes.
+	MaxKeySize = wal.MaxKeySize
+	// MaxValueSize is the largest value, in bytes.
+	MaxValueSize = wal.MaxValueSize
+)
+
+// Defaults of Options.
+const (
+	// DefaultFlushThreshold is the log size past which the memtable is
+	// written out as a table.
+	DefaultFlushThreshold = 4 << 20
+	// DefaultLockTimeout is how long Open waits for the lock.
+	DefaultLockTimeout = 10 * time.Second
+)
+
+// Options configure Open. The zero value is usable: a durable read-write
+// handle on the operating system's filesystem.
+type Options struct {
+	// FS is the filesystem; nil means vfs.Default.
+	FS vfs.FS
+	// ReadOnly takes a shared lock and never modifies any file. Opening a
+	// directory that does not exist read-only gives an empty store and
+	// creates nothing.
+	ReadOnly bool
+	// LockTimeout bounds the wait for the lock; after it Open returns
+	// ErrLocked. Zero means DefaultLockTimeout; negative means try once.
+	LockTimeout time.Duration
+	// NoSync skips the fdatasync after each write. THIS IS UNSAFE: a write
+	// is then acknowledged before it is durable, and a crash (of the
+	// machine, not the process) can lose it. Flushes and compactions still
+	// sync, so the store itself never becomes inconsistent.
+	NoSync bool
+	// FlushThreshold is the log size in bytes past which the memtable is
+	// flushed to a table; it bounds what every open replays. Zero means
+	// DefaultFlushThreshold.
+	FlushThreshold int64
+	// Now is the clock against which expiry times are compared; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.LockTimeout == 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.LockTimeout < 0 {
+		o.LockTimeout = 0
+	}
+	if o.FlushThreshold <= 0 {
+		o.FlushThreshold = DefaultFlushThreshold
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}

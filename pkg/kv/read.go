@@ -1,0 +1,157 @@
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"time"
+
+	"github.com/kvtool/kv/pkg/sstable"
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Get returns a copy of the value stored under key, or ErrNotFound.
+func (db *DB) Get(key []byte) ([]byte, error) {
+	v, _, err := db.GetWithExpiry(key)
+	return v, err
+}
+
+// GetWithExpiry returns the value and its expiry time (the zero time when
+// it has none).
+func (db *DB) GetWithExpiry(key []byte) ([]byte, time.Time, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if err := db.checkOpen(); err != nil {
+		return nil, time.Time{}, err
+	}
+	op, ok, err := db.lookup(key)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return db.visible(op, ok)
+}
+
+// visible turns the newest operation on a key into what a reader sees.
+func (db *DB) visible(op wal.Op, ok bool) ([]byte, time.Time, error) {
+	if !ok || !db.live(op) {
+		return nil, time.Time{}, ErrNotFound
+	}
+	var exp time.Time
+	if op.Kind == wal.KindSetExpiring {
+		exp = time.Unix(0, op.ExpiresAt)
+	}
+	return bytes.Clone(op.Value), exp, nil
+}
+
+func (db *DB) live(op wal.Op) bool {
+	switch op.Kind {
+	case wal.KindDelete:
+		return false
+	case wal.KindSetExpiring:
+		return op.ExpiresAt > db.opts.Now().UnixNano()
+	}
+	return true
+}
+
+// lookup finds the newest operation on key: memtable, then tables newest
+// first. The caller holds db.mu.
+func (db *DB) lookup(key []byte) (wal.Op, bool, error) {
+	if op, ok := db.mem.get(key); ok {
+		return op, true, nil
+	}
+	for _, t := range db.tables {
+		op, ok, err := t.r.Get(key)
+		if err != nil {
+			return op, false, db.tableError(tableName(t.num), err)
+		}
+		if ok {
+			return op, true, nil
+		}
+	}
+	return wal.Op{}, false, nil
+}
+
+// Entry is one live key with its value, as Scan yields it.
+type Entry struct {
+	Key   []byte
+	Value []byte
+	// ExpiresAt is the zero time for a value that never expires.
+	ExpiresAt time.Time
+}
+
+// Scan calls fn for every live key starting with prefix, in key order.
+// Key and Value are only valid during the call. If fn returns an error the
+// scan stops and returns it.
+func (db *DB) Scan(prefix []byte, fn func(Entry) error) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	err := db.scanLocked(prefix, fn)
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// ScanKeys calls fn for up to limit live keys starting with prefix, in
+// order (limit <= 0: no limit).
+func (db *DB) ScanKeys(prefix []byte, limit int, fn func(key []byte) error) error {
+	n := 0
+	return db.Scan(prefix, func(e Entry) error {
+		if limit > 0 && n >= limit {
+			return errStop
+		}
+		n++
+		return fn(e.Key)
+	})
+}
+
+func (db *DB) scanLocked(prefix []byte, fn func(Entry) error) error {
+	it := db.newIter(prefix)
+	for it.Next() {
+		op := it.Op()
+		if !bytes.HasPrefix(op.Key, prefix) {
+			break
+		}
+		if !db.live(op) {
+			continue
+		}
+		e := Entry{Key: op.Key, Value: op.Value}
+		if op.Kind == wal.KindSetExpiring {
+			e.ExpiresAt = time.Unix(0, op.ExpiresAt)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// tableIter wraps a table iterator so that a corruption error names its
+// file.
+type tableIter struct {
+	*sstable.Iterator
+	db  *DB
+	num uint64
+}
+
+func (t tableIter) Err() error {
+	if err := t.Iterator.Err(); err != nil {
+		return t.db.tableError(tableName(t.num), err)
+	}
+	return nil
+}
+
+// newIter merges the memtable and every table, positioned at prefix.
+func (db *DB) newIter(prefix []byte) *mergeIter {
+	its := []iterator{&sliceIter{ops: db.mem.sorted(prefix)}}
+	for _, t := range db.tables {
+		it := t.r.NewIterator()
+		if len(prefix) > 0 {
+			it.SeekGE(prefix)
+		}
+		its = append(its, tableIter{Iterator: it, db: db, num: t.num})
+	}
+	return newMergeIter(its)
+}

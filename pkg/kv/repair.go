@@ -1,0 +1,263 @@
+package kv
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/kvtool/kv/pkg/manifest"
+	"github.com/kvtool/kv/pkg/sstable"
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// RepairOptions configure Repair.
+type RepairOptions struct {
+	Options
+	// DryRun reports what Repair would do and changes nothing.
+	DryRun bool
+}
+
+// RepairReport says what Repair kept and what it could not.
+type RepairReport struct {
+	// Damaged lists the files with damage, copied aside into MovedTo.
+	Damaged []string `json:"damaged"`
+	// MovedTo is the folder inside the data directory that holds copies of
+	// the damaged files ("" when nothing was damaged or on a dry run).
+	MovedTo string `json:"moved_to,omitempty"`
+	// Lost describes every stretch of bytes that could not be read.
+	Lost []Problem `json:"lost"`
+	// Records is the number of intact log records salvaged, Entries the
+	// number of intact table entries.
+	Records int `json:"records"`
+	Entries int `json:"entries"`
+	// Keys is the number of live keys in the repaired store.
+	Keys int `json:"keys"`
+	// Repaired is false when there was nothing to repair.
+	Repaired bool `json:"repaired"`
+}
+
+// Repair salvages every intact record of a damaged store. It reads every
+// log and table (those the manifest names, or every store file when the
+// manifest itself is damaged), keeps each intact record and table block,
+// copies each damaged file into a dated folder inside the data directory,
+// and makes a new store of what it kept: one table and an empty log, made
+// live by a new manifest. Nothing is deleted before its copy is durable, and
+// the old files stay live until the new manifest is, so a crash during
+// Repair leaves a store Repair can run on again.
+func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
+	var ro RepairOptions
+	if opts != nil {
+		ro = *opts
+	}
+	o := ro.Options
+	o.ReadOnly = ro.DryRun
+	o = o.withDefaults()
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = resolved
+	}
+	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
+	defer db.releaseAll()
+	lock, err := db.fs.Lock(db.path(LockFileName), !ro.DryRun, !ro.DryRun, o.LockTimeout)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &RepairReport{}, nil
+	}
+	if err != nil {
+		return nil, db.lockError(err)
+	}
+	db.lock = lock
+
+	rep := &RepairReport{Damaged: []string{}, Lost: []Problem{}}
+	logs, tables, maxNum, err := db.repairSources(rep)
+	if err != nil {
+		return nil, err
+	}
+	// Apply oldest first: tables from the oldest, then the logs in order.
+	state := newMemtable()
+	for i := len(tables) - 1; i >= 0; i-- {
+		data, release, err := db.fs.Map(db.path(tableName(tables[i])))
+		if err != nil {
+			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: -1, Reason: err.Error()})
+			db.markDamaged(rep, tableName(tables[i]))
+			continue
+		}
+		ops, lost := sstable.Salvage(data)
+		ops = cloneOps(ops)
+		release()
+		rep.Entries += len(ops)
+		state.apply(ops)
+		for _, p := range lost {
+			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: p.Offset, Reason: p.Reason})
+		}
+		if len(lost) > 0 {
+			db.markDamaged(rep, tableName(tables[i]))
+		}
+	}
+	for _, num := range logs {
+		name := walName(num)
+		data, release, err := db.fs.Map(db.path(name))
+		if err != nil {
+			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: -1, Reason: err.Error()})
+			db.markDamaged(rep, name)
+			continue
+		}
+		// A torn tail is what a crash leaves, not damage.
+		res, scanErr := wal.Scan(data, nil)
+		records, damaged := wal.Salvage(data)
+		for _, r := range records {
+			state.apply(cloneOps(r.Ops))
+		}
+		release()
+		rep.Records += len(records)
+		if scanErr != nil {
+			db.markDamaged(rep, name)
+			for _, d := range damaged {
+				if res.Torn == nil || d[0] < res.Torn.Offset {
+					rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: d[0], Reason: fmt.Sprintf("%d unreadable bytes", d[1]-d[0])})
+				}
+			}
+		}
+	}
+	live := state.sorted(nil)
+	for _, op := range live {
+		if db.live(op) {
+			rep.Keys++
+		}
+	}
+	if len(rep.Damaged) == 0 || ro.DryRun {
+		rep.Repaired = false
+		return rep, nil
+	}
+	if err := db.copyAside(rep); err != nil {
+		return rep, err
+	}
+	// Build the new store from what was kept.
+	db.man = &manifest.Manifest{NextFile: maxNum + 1}
+	db.nextSeq = 1
+	tnum := db.man.NextFile
+	size, entries, err := db.writeTable(tnum, &sliceIter{ops: live}, true)
+	if err != nil {
+		return rep, err
+	}
+	man := &manifest.Manifest{WAL: tnum + 1, NextFile: tnum + 2}
+	if entries > 0 {
+		man.Tables = []manifest.Table{{Num: tnum, Size: size}}
+	}
+	if err := db.createWAL(man.WAL, 1); err != nil {
+		return rep, err
+	}
+	if err := manifest.Write(db.fs, db.dir, man); err != nil {
+		return rep, err
+	}
+	db.man = man
+	if err := db.removeLeftovers(); err != nil {
+		return rep, err
+	}
+	rep.Repaired = true
+	return rep, nil
+}
+
+func cloneOps(ops []wal.Op) []wal.Op {
+	out := make([]wal.Op, len(ops))
+	for i, op := range ops {
+		op.Key = slices.Clone(op.Key)
+		op.Value = slices.Clone(op.Value)
+		out[i] = op
+	}
+	return out
+}
+
+func (db *DB) markDamaged(rep *RepairReport, name string) {
+	if !slices.Contains(rep.Damaged, name) {
+		rep.Damaged = append(rep.Damaged, name)
+	}
+}
+
+// repairSources decides which files hold the store: those the manifest
+// names, or, when it is damaged or missing, every log and table, newest
+// (highest number) first.
+func (db *DB) repairSources(rep *RepairReport) (logs, tables []uint64, maxNum uint64, err error) {
+	names, err := db.fs.List(db.dir)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	for _, n := range names {
+		if num, _, ok := manifest.ParseName(n); ok && num > maxNum {
+			maxNum = num
+		}
+	}
+	man, merr := manifest.Read(db.fs, db.dir)
+	if merr == nil {
+		if man.NextFile > maxNum {
+			maxNum = man.NextFile - 1
+		}
+		for _, t := range man.Tables {
+			tables = append(tables, t.Num)
+		}
+		return []uint64{man.WAL}, tables, maxNum, nil
+	}
+	if !errors.Is(merr, fs.ErrNotExist) {
+		rep.Lost = append(rep.Lost, Problem{File: db.path(manifest.FileName), Offset: -1, Reason: merr.Error()})
+		db.markDamaged(rep, manifest.FileName)
+	} else if maxNum > 0 {
+		rep.Lost = append(rep.Lost, Problem{File: db.path(manifest.FileName), Offset: -1, Reason: "missing"})
+		rep.Damaged = append(rep.Damaged, manifest.FileName)
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		num, ext, ok := manifest.ParseName(names[i])
+		switch {
+		case !ok:
+		case ext == "wal":
+			logs = append([]uint64{num}, logs...)
+		default:
+			tables = append(tables, num)
+		}
+	}
+	return logs, tables, maxNum, nil
+}
+
+// copyAside copies every damaged file into damaged-<time>/ and syncs it,
+// before anything else changes.
+func (db *DB) copyAside(rep *RepairReport) error {
+	folder := "damaged-" + time.Now().UTC().Format("20060102T150405Z")
+	target := db.path(folder)
+	if err := db.fs.MkdirAll(target); err != nil {
+		return err
+	}
+	for _, name := range rep.Damaged {
+		data, release, err := db.fs.Map(db.path(name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		err = db.copyFile(filepath.Join(target, name), data)
+		release()
+		if err != nil {
+			return err
+		}
+	}
+	if err := db.fs.SyncDir(target); err != nil {
+		return err
+	}
+	rep.MovedTo = target
+	return db.fs.SyncDir(db.dir)
+}
+
+func (db *DB) copyFile(dst string, data []byte) error {
+	f, err := db.fs.Create(dst)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,251 @@
+package kv
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"github.com/kvtool/kv/pkg/manifest"
+	"github.com/kvtool/kv/pkg/sstable"
+	"github.com/kvtool/kv/pkg/vfs"
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+func tableName(num uint64) string { return manifest.TableName(num) }
+func walName(num uint64) string   { return manifest.WALName(num) }
+
+// rewrite is the one way the set of live files changes. It merges srcs
+// (newest first) into at most one new table, which replaces the newest
+// `replaced` tables; when newLog is set the memtable is among srcs and a
+// fresh log replaces the current one. bottom says the output will be the
+// oldest table, so tombstones and expired values can be dropped.
+//
+// Crash safety: the new table and log are written and synced under names
+// no manifest mentions, so until the manifest is replaced they are
+// leftovers; manifest.Write makes the switch atomic and durable; only then
+// are the replaced files deleted. A crash at any step leaves either the old
+// manifest with all its files, or the new one with all of its.
+func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error {
+	next := db.man.NextFile
+	var newTables []manifest.Table
+	var opened *table
+	tnum := next
+	next++
+	size, entries, err := db.writeTable(tnum, newMergeIter(srcs), bottom)
+	if err != nil {
+		return db.fail(err)
+	}
+	if entries > 0 {
+		newTables = append(newTables, manifest.Table{Num: tnum, Size: size})
+		if opened, err = db.openTable(tnum, size); err != nil {
+			return db.fail(err)
+		}
+	}
+	walNum := db.man.WAL
+	if newLog {
+		walNum = next
+		next++
+		if err := db.createWAL(walNum, db.nextSeq); err != nil {
+			if opened != nil {
+				opened.release()
+			}
+			return db.fail(err)
+		}
+	}
+	newTables = append(newTables, db.man.Tables[replaced:]...)
+	man := &manifest.Manifest{WAL: walNum, NextFile: next, Tables: newTables}
+	if err := manifest.Write(db.fs, db.dir, man); err != nil {
+		if opened != nil {
+			opened.release()
+		}
+		return db.fail(fmt.Errorf("write manifest: %w", err))
+	}
+	// The new state is durable; switch the handle over to it.
+	oldLog := db.man.WAL
+	old := db.tables[:replaced]
+	rest := slices.Clone(db.tables[replaced:])
+	db.tables = rest
+	if opened != nil {
+		db.tables = append([]*table{opened}, rest...)
+	}
+	db.man = man
+	var errs []error
+	if newLog {
+		f, err := db.fs.OpenRW(db.path(walName(walNum)))
+		if err != nil {
+			return db.fail(err)
+		}
+		errs = append(errs, db.walFile.Close())
+		db.walFile, db.walEnd = f, wal.HeaderSize
+		db.mem = newMemtable()
+		errs = append(errs, db.removeFile(walName(oldLog)))
+	}
+	for _, t := range old {
+		errs = append(errs, t.release(), db.removeFile(tableName(t.num)))
+	}
+	// A file that could not be removed is a leftover the next writer
+	// removes; the store itself is consistent.
+	_ = errors.Join(errs...)
+	return nil
+}
+
+func (db *DB) removeFile(name string) error {
+	err := db.fs.Remove(db.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// fileWriter adapts a vfs.File to io.Writer.
+type fileWriter struct {
+	f   vfs.File
+	off int64
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	return n, err
+}
+
+// writeTable writes the merged stream as table num and syncs it. It
+// reports the entry count; with none, no file is left behind.
+func (db *DB) writeTable(num uint64, it iterator, bottom bool) (int64, uint64, error) {
+	name := db.path(tableName(num))
+	f, err := db.fs.Create(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	bw := bufio.NewWriterSize(&fileWriter{f: f}, 256<<10)
+	tw := sstable.NewWriter(bw)
+	var entries uint64
+	for it.Next() {
+		op := it.Op()
+		if bottom && !db.live(op) {
+			continue
+		}
+		if err = tw.Add(op); err != nil {
+			break
+		}
+		entries++
+	}
+	if err == nil {
+		err = it.Err()
+	}
+	var size int64
+	if err == nil && entries > 0 {
+		size, err = tw.Finish()
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || entries == 0 {
+		_ = db.fs.Remove(name)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("write %s: %w", name, err)
+	}
+	return size, entries, nil
+}
+
+// flushLocked writes the memtable out as the newest table, starts a fresh
+// log, then merges tables if they have piled up.
+func (db *DB) flushLocked() error {
+	bottom := len(db.tables) == 0
+	if err := db.rewrite([]iterator{&sliceIter{ops: db.mem.sorted(nil)}}, 0, true, bottom); err != nil {
+		return err
+	}
+	return db.maybeMerge()
+}
+
+// maybeMerge keeps the tables' sizes growing geometrically from newest to
+// oldest: it merges the newest run of tables whose combined size is at
+// least half the next one's. Each table is then less than half its older
+// neighbour, so a store of n bytes has O(log n) tables and every byte is
+// rewritten O(log n) times.
+func (db *DB) maybeMerge() error {
+	n := 0
+	var sum int64
+	for i := 0; i+1 < len(db.man.Tables); i++ {
+		sum += db.man.Tables[i].Size
+		if sum*2 < db.man.Tables[i+1].Size {
+			break
+		}
+		n = i + 2
+	}
+	if n < 2 {
+		return nil
+	}
+	var its []iterator
+	for _, t := range db.tables[:n] {
+		its = append(its, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
+	}
+	return db.rewrite(its, n, false, n == len(db.tables))
+}
+
+// ingest writes a large batch as a table of its own together with the
+// memtable, atomically.
+func (db *DB) ingest(ops []wal.Op) error {
+	batch := newMemtable()
+	batch.apply(ops)
+	// The batch's sequence number is consumed so that seq stays a count of
+	// batches whichever path a batch takes.
+	db.nextSeq++
+	srcs := []iterator{&sliceIter{ops: batch.sorted(nil)}, &sliceIter{ops: db.mem.sorted(nil)}}
+	if err := db.rewrite(srcs, 0, true, len(db.tables) == 0); err != nil {
+		return err
+	}
+	return db.maybeMerge()
+}
+
+// CompactStats describes a compaction.
+type CompactStats struct {
+	BytesBefore, BytesAfter int64
+	TablesBefore            int
+}
+
+// Compact merges the log and every table into one table holding only live
+// values: tombstones, overwritten and expired values are dropped. The
+// resulting table's bytes depend only on the live contents.
+func (db *DB) Compact() (CompactStats, error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := db.writable(); err != nil {
+		return CompactStats{}, err
+	}
+	st := CompactStats{BytesBefore: db.diskBytes(), TablesBefore: len(db.tables)}
+	its := []iterator{&sliceIter{ops: db.mem.sorted(nil)}}
+	for _, t := range db.tables {
+		its = append(its, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
+	}
+	if err := db.rewrite(its, len(db.tables), true, true); err != nil {
+		return st, err
+	}
+	st.BytesAfter = db.diskBytes()
+	return st, nil
+}
+
+// diskBytes is the size of the live files.
+func (db *DB) diskBytes() int64 {
+	n := db.walEnd
+	for _, t := range db.tables {
+		n += t.r.Size()
+	}
+	return n
+}
+
+// isStoreFile reports whether name is one the engine manages.
+func isStoreFile(name string) bool {
+	_, _, ok := manifest.ParseName(name)
+	return ok || name == manifest.FileName || manifest.IsTemp(name) || name == LockFileName || strings.HasPrefix(name, "damaged-")
+}

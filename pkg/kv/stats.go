@@ -1,0 +1,57 @@
+package kv
+
+import (
+	"github.com/kvtool/kv/pkg/manifest"
+)
+
+// TableStats describes one live table.
+type TableStats struct {
+	File    string `json:"file"`
+	Bytes   int64  `json:"bytes"`
+	Entries uint64 `json:"entries"`
+}
+
+// Stats describes a store's contents and files.
+type Stats struct {
+	Keys int `json:"keys"`
+	// LiveBytes is the size of the live keys and values.
+	LiveBytes int64 `json:"live_bytes"`
+	// DiskBytes is the size of the live files (log and tables).
+	DiskBytes int64 `json:"disk_bytes"`
+	// DeadBytes is what compaction could reclaim, roughly.
+	DeadBytes     int64        `json:"dead_bytes"`
+	LogFile       string       `json:"log_file"`
+	LogBytes      int64        `json:"log_bytes"`
+	Tables        []TableStats `json:"tables"`
+	GarbageRatio  float64      `json:"garbage_ratio"`
+	FormatVersion int          `json:"format_version"`
+}
+
+// Stats scans the store and reports its figures.
+func (db *DB) Stats() (Stats, error) {
+	st := Stats{FormatVersion: manifest.Version, Tables: []TableStats{}}
+	err := db.Scan(nil, func(e Entry) error {
+		st.Keys++
+		st.LiveBytes += int64(len(e.Key) + len(e.Value))
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.man != nil {
+		st.LogFile = walName(db.man.WAL)
+		st.LogBytes = db.walEnd
+	}
+	st.DiskBytes = st.LogBytes
+	for _, t := range db.tables {
+		st.Tables = append(st.Tables, TableStats{File: tableName(t.num), Bytes: t.r.Size(), Entries: t.r.Entries()})
+		st.DiskBytes += t.r.Size()
+	}
+	st.DeadBytes = max(st.DiskBytes-st.LiveBytes, 0)
+	if st.DiskBytes > 0 {
+		st.GarbageRatio = float64(st.DeadBytes) / float64(st.DiskBytes)
+	}
+	return st, nil
+}

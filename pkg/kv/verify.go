@@ -1,0 +1,245 @@
+package kv
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/kvtool/kv/pkg/manifest"
+	"github.com/kvtool/kv/pkg/sstable"
+	"github.com/kvtool/kv/pkg/vfs"
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Problem is one defect found by Verify: damage that a crash cannot
+// explain.
+type Problem struct {
+	File   string `json:"file"`
+	Offset int64  `json:"offset"`
+	Reason string `json:"reason"`
+}
+
+func (p Problem) String() string {
+	if p.Offset < 0 {
+		return fmt.Sprintf("%s: %s", p.File, p.Reason)
+	}
+	return fmt.Sprintf("%s at offset %d: %s", p.File, p.Offset, p.Reason)
+}
+
+// FileReport is what Verify found in one file.
+type FileReport struct {
+	File string `json:"file"`
+	// Kind is "manifest", "log", "table" or "leftover".
+	Kind  string `json:"kind"`
+	Bytes int64  `json:"bytes"`
+	// Records counts log records or table entries.
+	Records int `json:"records"`
+	// Status is "ok", "torn tail", "leftover" or "damaged".
+	Status string `json:"status"`
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Dir   string       `json:"dir"`
+	Files []FileReport `json:"files"`
+	// Problems are defects: damage a crash cannot explain.
+	Problems []Problem `json:"problems"`
+	// Notes are what a crash normally leaves (a torn log tail, files of an
+	// interrupted flush) and are not defects.
+	Notes []string `json:"notes"`
+	// Warnings are about permissions and ownership.
+	Warnings []string `json:"warnings"`
+	// Digest is the content digest, when the store could be read.
+	Digest string `json:"digest,omitempty"`
+	Keys   int    `json:"keys"`
+}
+
+// OK reports whether Verify found no problem.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+// Verify checks every byte of every file of the store in dir under a shared
+// lock, modifying nothing: the manifest, the log (every record's checksum
+// and sequence), every table (see sstable.Verify), that the manifest's
+// files exist with the sizes it records, and the permissions of the
+// directory and its files. A store that does not exist verifies clean.
+func Verify(dir string, opts *Options) (*Report, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.ReadOnly = true
+	o = o.withDefaults()
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = resolved
+	}
+	rep := &Report{Dir: dir, Files: []FileReport{}, Problems: []Problem{}, Notes: []string{}, Warnings: []string{}}
+	fsys := o.FS
+	if _, err := fsys.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		rep.Notes = append(rep.Notes, "no store at "+dir)
+		return rep, nil
+	}
+	lock, err := fsys.Lock(filepath.Join(dir, LockFileName), false, false, o.LockTimeout)
+	if errors.Is(err, vfs.ErrLockTimeout) {
+		return nil, fmt.Errorf("%s: %w (after %s)", filepath.Join(dir, LockFileName), ErrLocked, o.LockTimeout)
+	}
+	if err == nil {
+		defer lock.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	v := &verifier{fs: fsys, dir: dir, rep: rep}
+	v.checkPermissions()
+	man, err := manifest.Read(fsys, dir)
+	live := map[string]bool{}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		rep.Notes = append(rep.Notes, "no MANIFEST: the directory holds no store yet")
+	case err != nil:
+		var ce *manifest.CorruptError
+		off := int64(-1)
+		reason := err.Error()
+		if errors.As(err, &ce) {
+			off, reason = ce.Offset, ce.Reason
+		}
+		v.problem(manifest.FileName, off, reason)
+		rep.Files = append(rep.Files, FileReport{File: manifest.FileName, Kind: "manifest", Status: "damaged"})
+	default:
+		st, _ := fsys.Stat(filepath.Join(dir, manifest.FileName))
+		rep.Files = append(rep.Files, FileReport{File: manifest.FileName, Kind: "manifest", Bytes: st.Size, Records: len(man.Tables) + 1, Status: "ok"})
+		live[walName(man.WAL)] = true
+		v.checkLog(walName(man.WAL))
+		for _, t := range man.Tables {
+			live[tableName(t.Num)] = true
+			v.checkTable(tableName(t.Num), t.Size)
+		}
+	}
+	names, err := fsys.List(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, _, ok := manifest.ParseName(n); (ok && !live[n]) || manifest.IsTemp(n) {
+			st, _ := fsys.Stat(filepath.Join(dir, n))
+			rep.Files = append(rep.Files, FileReport{File: n, Kind: "leftover", Bytes: st.Size, Status: "leftover"})
+			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is not named by the manifest: a leftover of an interrupted flush or compaction, removed by the next write", n))
+		}
+	}
+	if rep.OK() && man != nil {
+		o.LockTimeout = -1 // the shared lock is already ours
+		db, err := Open(dir, &o)
+		if err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		if rep.Digest, err = db.Digest(); err != nil {
+			return nil, err
+		}
+		err = db.Scan(nil, func(Entry) error { rep.Keys++; return nil })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+type verifier struct {
+	fs  vfs.FS
+	dir string
+	rep *Report
+}
+
+func (v *verifier) problem(file string, off int64, reason string) {
+	v.rep.Problems = append(v.rep.Problems, Problem{File: filepath.Join(v.dir, file), Offset: off, Reason: reason})
+}
+
+func (v *verifier) checkLog(name string) {
+	fr := FileReport{File: name, Kind: "log", Status: "ok"}
+	defer func() { v.rep.Files = append(v.rep.Files, fr) }()
+	data, release, err := v.fs.Map(filepath.Join(v.dir, name))
+	if err != nil {
+		fr.Status = "damaged"
+		v.problem(name, -1, missingReason(err))
+		return
+	}
+	defer release()
+	fr.Bytes = int64(len(data))
+	res, err := wal.Scan(data, nil)
+	fr.Records = res.Records
+	var ce *wal.CorruptError
+	switch {
+	case errors.As(err, &ce):
+		fr.Status = "damaged"
+		v.problem(name, ce.Offset, ce.Reason)
+	case err != nil:
+		fr.Status = "damaged"
+		v.problem(name, -1, err.Error())
+	case res.Torn != nil:
+		fr.Status = "torn tail"
+		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%s has a torn tail at offset %d (%s, %d bytes): the remains of a write a crash interrupted, never acknowledged; the next write cuts it off",
+			name, res.Torn.Offset, res.Torn.Reason, int64(len(data))-res.Torn.Offset))
+	}
+}
+
+func (v *verifier) checkTable(name string, size int64) {
+	fr := FileReport{File: name, Kind: "table", Status: "ok"}
+	defer func() { v.rep.Files = append(v.rep.Files, fr) }()
+	data, release, err := v.fs.Map(filepath.Join(v.dir, name))
+	if err != nil {
+		fr.Status = "damaged"
+		v.problem(name, -1, missingReason(err))
+		return
+	}
+	defer release()
+	fr.Bytes = int64(len(data))
+	if fr.Bytes != size {
+		fr.Status = "damaged"
+		v.problem(name, -1, fmt.Sprintf("size %d, manifest says %d", fr.Bytes, size))
+	}
+	probs := sstable.Verify(data)
+	for _, p := range probs {
+		fr.Status = "damaged"
+		v.problem(name, p.Offset, p.Reason)
+	}
+	if r, err := sstable.Open(data); err == nil {
+		fr.Records = int(r.Entries())
+	}
+}
+
+func missingReason(err error) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return "named by the manifest but missing"
+	}
+	return err.Error()
+}
+
+// checkPermissions warns about a store other users can read or write, or
+// that belongs to someone else.
+func (v *verifier) checkPermissions() {
+	uid := os.Getuid()
+	check := func(path string, st vfs.FileInfo) {
+		if st.Mode&0o077 != 0 {
+			v.rep.Warnings = append(v.rep.Warnings, fmt.Sprintf("%s has mode %04o: readable or writable by group or others (want %04o)", path, st.Mode, map[bool]uint32{true: 0o700, false: 0o600}[st.IsDir]))
+		}
+		if st.UID >= 0 && uid >= 0 && st.UID != uid {
+			v.rep.Warnings = append(v.rep.Warnings, fmt.Sprintf("%s is owned by uid %d, not by you (uid %d)", path, st.UID, uid))
+		}
+	}
+	if st, err := v.fs.Stat(v.dir); err == nil {
+		check(v.dir, st)
+	}
+	names, err := v.fs.List(v.dir)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		if !isStoreFile(n) {
+			continue
+		}
+		p := filepath.Join(v.dir, n)
+		if st, err := v.fs.Stat(p); err == nil && !st.IsDir {
+			check(p, st)
+		}
+	}
+}

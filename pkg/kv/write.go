@@ -1,0 +1,185 @@
+package kv
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Set stores value under key, durably unless Options.NoSync.
+func (db *DB) Set(key, value []byte) error {
+	var b Batch
+	b.Set(key, value)
+	return db.Apply(&b)
+}
+
+// SetExpiring stores value under key until expiresAt.
+func (db *DB) SetExpiring(key, value []byte, expiresAt time.Time) error {
+	var b Batch
+	b.SetExpiring(key, value, expiresAt)
+	return db.Apply(&b)
+}
+
+// Delete removes key. Deleting a missing key is not an error.
+func (db *DB) Delete(key []byte) error {
+	var b Batch
+	b.Delete(key)
+	return db.Apply(&b)
+}
+
+// Apply writes a batch atomically. When it returns nil the whole batch is
+// durable (unless Options.NoSync); when it returns an error, the batch may
+// or may not be on disk, but never in part.
+func (db *DB) Apply(b *Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	for _, op := range b.ops {
+		if err := validate(op); err != nil {
+			return err
+		}
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := db.writable(); err != nil {
+		return err
+	}
+	return db.applyLocked(b.ops)
+}
+
+func (db *DB) writable() error {
+	if err := db.checkOpen(); err != nil {
+		return err
+	}
+	if db.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	if db.broken != nil {
+		return fmt.Errorf("%w: %v", ErrBroken, db.broken)
+	}
+	return nil
+}
+
+// fail marks the handle broken: after a failed write or sync, what is on
+// disk is unknown (a failed fsync may have dropped dirty pages), so the
+// only safe course is to stop and let the next open recover from the disk.
+func (db *DB) fail(err error) error {
+	if db.broken == nil {
+		db.broken = err
+	}
+	return err
+}
+
+func (db *DB) applyLocked(ops []wal.Op) error {
+	if int64(wal.EncodedSize(ops)) > db.opts.FlushThreshold {
+		// A batch larger than the log threshold becomes a table of its
+		// own, made live by one manifest write: still all or nothing,
+		// without writing the data twice.
+		return db.ingest(ops)
+	}
+	rec := wal.AppendRecord(nil, db.nextSeq, ops)
+	if _, err := db.walFile.WriteAt(rec, db.walEnd); err != nil {
+		// Cut off what may have landed so the log stays appendable; if
+		// that fails too, the next open sees a torn tail and cuts it.
+		_ = db.walFile.Truncate(db.walEnd)
+		return db.fail(fmt.Errorf("write %s: %w", db.walName(), err))
+	}
+	if !db.opts.NoSync {
+		if err := db.walFile.Sync(); err != nil {
+			return db.fail(fmt.Errorf("sync %s: %w", db.walName(), err))
+		}
+	}
+	db.walEnd += int64(len(rec))
+	db.nextSeq++
+	// The record's buffer is not reused, so the memtable may alias it.
+	decoded, err := wal.DecodePayload(rec[wal.RecordHeaderSize:])
+	if err != nil {
+		return db.fail(err)
+	}
+	db.mem.apply(decoded)
+	if db.walEnd > db.opts.FlushThreshold {
+		if err := db.flushLocked(); err != nil {
+			return fmt.Errorf("write is durable, but the flush after it failed: %w", err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) walName() string {
+	return db.path(walName(db.man.WAL))
+}
+
+// Txn is a read-modify-write transaction: reads see the store plus the
+// transaction's own writes, and the writes are applied as one atomic batch
+// when the function passed to Update returns nil.
+type Txn struct {
+	db    *DB
+	batch Batch
+	own   map[string]wal.Op
+}
+
+// Update runs fn under the handle's write lock, so no other writer of this
+// handle (and, through the directory lock, of any process) runs between
+// its reads and its writes. If fn returns an error nothing is written.
+func (db *DB) Update(fn func(tx *Txn) error) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := db.writable(); err != nil {
+		return err
+	}
+	tx := &Txn{db: db, own: map[string]wal.Op{}}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if tx.batch.Len() == 0 {
+		return nil
+	}
+	for _, op := range tx.batch.ops {
+		if err := validate(op); err != nil {
+			return err
+		}
+	}
+	return db.applyLocked(tx.batch.ops)
+}
+
+// Get reads key as the transaction sees it.
+func (tx *Txn) Get(key []byte) ([]byte, error) {
+	v, _, err := tx.GetWithExpiry(key)
+	return v, err
+}
+
+// GetWithExpiry reads key and its expiry (zero time when none).
+func (tx *Txn) GetWithExpiry(key []byte) ([]byte, time.Time, error) {
+	op, ok := tx.own[string(key)]
+	if !ok {
+		var err error
+		op, ok, err = tx.db.lookup(key)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+	}
+	return tx.db.visible(op, ok)
+}
+
+// Set stages a write.
+func (tx *Txn) Set(key, value []byte) {
+	tx.batch.Set(key, value)
+	tx.own[string(key)] = tx.batch.ops[len(tx.batch.ops)-1]
+}
+
+// SetExpiring stages an expiring write.
+func (tx *Txn) SetExpiring(key, value []byte, expiresAt time.Time) {
+	tx.batch.SetExpiring(key, value, expiresAt)
+	tx.own[string(key)] = tx.batch.ops[len(tx.batch.ops)-1]
+}
+
+// Delete stages a removal.
+func (tx *Txn) Delete(key []byte) {
+	tx.batch.Delete(key)
+	tx.own[string(key)] = tx.batch.ops[len(tx.batch.ops)-1]
+}
+
+// errStop ends a scan early without error.
+var errStop = errors.New("stop")

@@ -1,0 +1,257 @@
+// Package manifest reads and writes the MANIFEST, the one file that says
+// which files of a data directory are live: the current write-ahead log,
+// the sorted tables newest first, and the next file number. It is a short
+// text file, readable with cat, ending with a CRC-32C of everything before
+// it. It is replaced atomically: written under a temporary name, synced,
+// renamed over the old one, and the directory synced.
+package manifest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kvtool/kv/pkg/vfs"
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Wire-format constants.
+const (
+	// FileName is the manifest's name in the data directory.
+	FileName = "MANIFEST"
+	// Version is the store format version the manifest declares.
+	Version = 1
+	// MaxSize bounds a manifest; a larger file is damage.
+	MaxSize = 1 << 20
+	// MaxTables bounds the number of tables a manifest may name.
+	MaxTables = 10000
+	header    = "kv-manifest"
+	tmpPrefix = FileName + ".tmp-"
+)
+
+// ErrCorrupt is wrapped by errors about a damaged manifest.
+var ErrCorrupt = errors.New("corrupt manifest")
+
+// CorruptError names the byte offset of the damage.
+type CorruptError struct {
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("offset %d: %s", e.Offset, e.Reason) }
+
+// Unwrap lets errors.Is(err, ErrCorrupt) hold.
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+// Table is one live sorted table.
+type Table struct {
+	Num  uint64
+	Size int64
+}
+
+// Manifest is the live state of a store.
+type Manifest struct {
+	// WAL is the file number of the current write-ahead log.
+	WAL uint64
+	// NextFile is the next unused file number.
+	NextFile uint64
+	// Tables are the live tables, newest first.
+	Tables []Table
+}
+
+// TableName is the file name of table num.
+func TableName(num uint64) string { return fmt.Sprintf("%06d.sst", num) }
+
+// WALName is the file name of log num.
+func WALName(num uint64) string { return fmt.Sprintf("%06d.wal", num) }
+
+// ParseName parses a table or log file name; ext is "sst" or "wal".
+// Anything else, a path with a separator or "..", is refused.
+func ParseName(name string) (num uint64, ext string, ok bool) {
+	base, ext, found := strings.Cut(name, ".")
+	if !found || (ext != "sst" && ext != "wal") || len(base) < 6 || len(base) > 20 {
+		return 0, "", false
+	}
+	for _, c := range base {
+		if c < '0' || c > '9' {
+			return 0, "", false
+		}
+	}
+	num, err := strconv.ParseUint(base, 10, 64)
+	if err != nil || num == 0 {
+		return 0, "", false
+	}
+	return num, ext, true
+}
+
+// IsTemp reports whether name is a temporary manifest left by a crash.
+func IsTemp(name string) bool { return strings.HasPrefix(name, tmpPrefix) }
+
+// Encode returns the manifest's bytes. They depend only on m.
+func (m *Manifest) Encode() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %d\n", header, Version)
+	fmt.Fprintf(&b, "wal %s\n", WALName(m.WAL))
+	fmt.Fprintf(&b, "next-file %d\n", m.NextFile)
+	for _, t := range m.Tables {
+		fmt.Fprintf(&b, "table %s %d\n", TableName(t.Num), t.Size)
+	}
+	fmt.Fprintf(&b, "crc32c %08x\n", crc32.Checksum(b.Bytes(), wal.Castagnoli))
+	return b.Bytes()
+}
+
+// Decode parses and checks a manifest.
+func Decode(data []byte) (*Manifest, error) {
+	if len(data) > MaxSize {
+		return nil, &CorruptError{0, fmt.Sprintf("manifest of %d bytes exceeds the %d-byte limit", len(data), MaxSize)}
+	}
+	body, sumLine, ok := cutLastLine(data)
+	if !ok {
+		return nil, &CorruptError{0, "no checksum line"}
+	}
+	sumOff := int64(len(body))
+	hexSum, found := strings.CutPrefix(sumLine, "crc32c ")
+	want, err := strconv.ParseUint(hexSum, 16, 32)
+	if !found || err != nil || len(hexSum) != 8 {
+		return nil, &CorruptError{sumOff, "malformed checksum line"}
+	}
+	if crc32.Checksum(body, wal.Castagnoli) != uint32(want) {
+		return nil, &CorruptError{sumOff, "checksum mismatch"}
+	}
+	m := &Manifest{}
+	seen := map[uint64]bool{}
+	var haveWAL, haveNext bool
+	off := int64(0)
+	lines := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+	for i, line := range lines {
+		bad := func(format string, args ...any) error {
+			return &CorruptError{off, fmt.Sprintf("line %d: ", i+1) + fmt.Sprintf(format, args...)}
+		}
+		f := strings.Split(line, " ")
+		switch {
+		case i == 0:
+			if len(f) != 2 || f[0] != header {
+				return nil, bad("not a kv manifest")
+			}
+			if f[1] != strconv.Itoa(Version) {
+				return nil, bad("unsupported format version %q", f[1])
+			}
+		case f[0] == "wal" && len(f) == 2 && !haveWAL:
+			num, ext, ok := ParseName(f[1])
+			if !ok || ext != "wal" {
+				return nil, bad("bad log name %q", f[1])
+			}
+			m.WAL, haveWAL = num, true
+			seen[num] = true
+		case f[0] == "next-file" && len(f) == 2 && !haveNext:
+			n, err := strconv.ParseUint(f[1], 10, 64)
+			if err != nil {
+				return nil, bad("bad next file number")
+			}
+			m.NextFile, haveNext = n, true
+		case f[0] == "table" && len(f) == 3:
+			num, ext, ok := ParseName(f[1])
+			if !ok || ext != "sst" {
+				return nil, bad("bad table name %q", f[1])
+			}
+			size, err := strconv.ParseInt(f[2], 10, 64)
+			if err != nil || size < 0 {
+				return nil, bad("bad table size")
+			}
+			if seen[num] {
+				return nil, bad("file number %d named twice", num)
+			}
+			if len(m.Tables) >= MaxTables {
+				return nil, bad("more than %d tables", MaxTables)
+			}
+			seen[num] = true
+			m.Tables = append(m.Tables, Table{Num: num, Size: size})
+		default:
+			return nil, bad("unexpected line %q", truncate(line))
+		}
+		off += int64(len(line)) + 1
+	}
+	if !haveWAL || !haveNext {
+		return nil, &CorruptError{0, "missing wal or next-file line"}
+	}
+	for num := range seen {
+		if num >= m.NextFile {
+			return nil, &CorruptError{0, fmt.Sprintf("file number %d not below next-file %d", num, m.NextFile)}
+		}
+	}
+	return m, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func cutLastLine(data []byte) (body []byte, last string, ok bool) {
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		return nil, "", false
+	}
+	i := bytes.LastIndexByte(data[:len(data)-1], '\n')
+	if i < 0 {
+		return nil, "", false
+	}
+	return data[:i+1], string(data[i+1 : len(data)-1]), true
+}
+
+// Read reads and decodes the manifest of dir. A missing manifest returns
+// an error satisfying errors.Is(err, fs.ErrNotExist).
+func Read(fs vfs.FS, dir string) (*Manifest, error) {
+	name := filepath.Join(dir, FileName)
+	st, err := fs.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size > MaxSize {
+		return nil, &CorruptError{0, fmt.Sprintf("manifest of %d bytes exceeds the %d-byte limit", st.Size, MaxSize)}
+	}
+	data, err := vfs.ReadFile(fs, name)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(data)
+}
+
+// Write replaces the manifest of dir atomically and durably: when Write
+// returns nil, a crash at any later moment finds the new manifest; when it
+// fails or crashes earlier, the old one stays in place.
+func Write(fs vfs.FS, dir string, m *Manifest) error {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	// An unpredictable name, created exclusively, so nothing planted in
+	// its place is ever written through.
+	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
+	f, err := fs.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt(m.Encode(), 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fs.Rename(tmp, filepath.Join(dir, FileName))
+	}
+	if err != nil {
+		_ = fs.Remove(tmp)
+		return err
+	}
+	return fs.SyncDir(dir)
+}

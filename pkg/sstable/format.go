@@ -1,0 +1,134 @@
+// Package sstable writes and reads immutable sorted tables: data blocks of
+// sorted entries (each block with its own CRC-32C), an index of the last key
+// of every block, a blocked bloom filter, a checksum for every 4 KiB chunk
+// of index and filter, and a fixed-size footer. A table is read in place
+// from memory-mapped bytes: opening one reads the footer and the chunk
+// checksums only, and every other byte is checked the first time it is
+// used. docs/FORMAT.md is the specification; the constants here are part of
+// the wire format.
+package sstable
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Wire-format constants.
+const (
+	// Magic ends every table.
+	Magic = "KVTABLE1"
+	// Version is the table format version.
+	Version = 1
+	// FooterSize is the fixed size of the footer.
+	FooterSize = 64
+	// BlockSize is the target size of a data block.
+	BlockSize = 4096
+	// ChunkSize is the span of the index and filter covered by one
+	// checksum.
+	ChunkSize = 4096
+	// indexEntryMin is the smallest index entry:
+	// keylen(1) | key(1) | offset(1) | length(1).
+	indexEntryMin = 4
+)
+
+var crcTable = wal.Castagnoli
+
+// ErrCorrupt is wrapped by every error that reports damaged table bytes.
+var ErrCorrupt = errors.New("corrupt table")
+
+// CorruptError names the offset of the damage.
+type CorruptError struct {
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("offset %d: %s", e.Offset, e.Reason) }
+
+// Unwrap lets errors.Is(err, ErrCorrupt) hold.
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+func corrupt(off int64, format string, args ...any) error {
+	return &CorruptError{Offset: off, Reason: fmt.Sprintf(format, args...)}
+}
+
+// footer is the table's fixed-size trailer:
+//
+//	dataLen(8) | indexLen(8) | bloomLen(8) | blocks(8) | entries(8) |
+//	sumsCRC(4) | version(4) | magic(8) | reserved(4) | footerCRC(4)
+type footer struct {
+	dataLen, indexLen, bloomLen uint64
+	blocks, entries             uint64
+	sumsCRC                     uint32
+}
+
+func (f footer) encode() []byte {
+	b := make([]byte, 0, FooterSize)
+	b = binary.LittleEndian.AppendUint64(b, f.dataLen)
+	b = binary.LittleEndian.AppendUint64(b, f.indexLen)
+	b = binary.LittleEndian.AppendUint64(b, f.bloomLen)
+	b = binary.LittleEndian.AppendUint64(b, f.blocks)
+	b = binary.LittleEndian.AppendUint64(b, f.entries)
+	b = binary.LittleEndian.AppendUint32(b, f.sumsCRC)
+	b = binary.LittleEndian.AppendUint32(b, Version)
+	b = append(b, Magic...)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+}
+
+func chunkCount(metaLen uint64) uint64 { return (metaLen + ChunkSize - 1) / ChunkSize }
+
+// decodeFooter checks the footer of a table of size bytes and that the
+// regions it describes tile the file exactly.
+func decodeFooter(data []byte) (footer, error) {
+	size := uint64(len(data))
+	if size < FooterSize {
+		return footer{}, corrupt(0, "file of %d bytes is shorter than a table footer", size)
+	}
+	b := data[size-FooterSize:]
+	off := int64(size - FooterSize)
+	if string(b[48:56]) != Magic {
+		return footer{}, corrupt(off, "bad table magic")
+	}
+	if crc32.Checksum(b[:60], crcTable) != binary.LittleEndian.Uint32(b[60:64]) {
+		return footer{}, corrupt(off, "footer checksum mismatch")
+	}
+	if v := binary.LittleEndian.Uint32(b[44:48]); v != Version {
+		return footer{}, corrupt(off, "unsupported table version %d", v)
+	}
+	f := footer{
+		dataLen:  binary.LittleEndian.Uint64(b[0:8]),
+		indexLen: binary.LittleEndian.Uint64(b[8:16]),
+		bloomLen: binary.LittleEndian.Uint64(b[16:24]),
+		blocks:   binary.LittleEndian.Uint64(b[24:32]),
+		entries:  binary.LittleEndian.Uint64(b[32:40]),
+		sumsCRC:  binary.LittleEndian.Uint32(b[40:44]),
+	}
+	// Check each region against what is left, so no sum can overflow.
+	rest := size - FooterSize
+	for _, n := range []uint64{f.dataLen, f.indexLen, f.bloomLen} {
+		if n > rest {
+			return footer{}, corrupt(off, "region lengths exceed the file size")
+		}
+		rest -= n
+	}
+	if rest != chunkCount(f.indexLen+f.bloomLen)*4 {
+		return footer{}, corrupt(off, "region lengths do not tile the file")
+	}
+	if f.bloomLen == 0 || f.bloomLen%bloomBlockSize != 0 {
+		return footer{}, corrupt(off, "bloom filter length %d is not a whole number of blocks", f.bloomLen)
+	}
+	if f.blocks > f.indexLen/indexEntryMin || f.blocks*4 > f.indexLen {
+		return footer{}, corrupt(off, "block count %d does not fit the index", f.blocks)
+	}
+	if f.entries < f.blocks || f.entries > f.dataLen {
+		return footer{}, corrupt(off, "entry count %d does not fit the data", f.entries)
+	}
+	if (f.blocks == 0) != (f.dataLen == 0) {
+		return footer{}, corrupt(off, "block count and data length disagree")
+	}
+	return f, nil
+}

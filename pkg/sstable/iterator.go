@@ -1,0 +1,96 @@
+package sstable
+
+import (
+	"bytes"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Iterator walks a table's entries in key order.
+type Iterator struct {
+	r     *Reader
+	block int
+	body  []byte
+	pos   int
+	base  int64
+	op    wal.Op
+	err   error
+}
+
+// NewIterator returns an iterator positioned before the first entry.
+func (r *Reader) NewIterator() *Iterator {
+	return &Iterator{r: r, block: -1}
+}
+
+// SeekGE positions the iterator so that the next call to Next yields the
+// first entry whose key is >= key.
+func (it *Iterator) SeekGE(key []byte) {
+	i, err := it.r.seekBlock(key)
+	if err != nil {
+		it.err = err
+		return
+	}
+	if !it.load(i) {
+		return
+	}
+	for {
+		save := it.pos
+		if !it.decode() {
+			return
+		}
+		if bytes.Compare(it.op.Key, key) >= 0 {
+			it.pos = save
+			return
+		}
+	}
+}
+
+func (it *Iterator) load(i int) bool {
+	it.block = i
+	it.body, it.pos = nil, 0
+	if i >= int(it.r.f.blocks) {
+		return false
+	}
+	body, h, err := it.r.block(i)
+	if err != nil {
+		it.err = err
+		return false
+	}
+	it.body, it.base = body, int64(h.offset)
+	return true
+}
+
+// decode reads the entry at pos within the current block.
+func (it *Iterator) decode() bool {
+	if it.pos >= len(it.body) {
+		if !it.load(it.block + 1) {
+			return false
+		}
+		if len(it.body) == 0 {
+			it.err = corrupt(it.base, "empty data block")
+			return false
+		}
+	}
+	op, rest, err := wal.DecodeOp(it.body[it.pos:])
+	if err != nil {
+		it.err = corrupt(it.base+int64(it.pos), "entry: %v", err)
+		return false
+	}
+	it.op = op
+	it.pos = len(it.body) - len(rest)
+	return true
+}
+
+// Next advances to the next entry and reports whether there is one.
+func (it *Iterator) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	return it.decode()
+}
+
+// Op returns the current entry; its slices alias the table's bytes.
+func (it *Iterator) Op() wal.Op { return it.op }
+
+// Err returns the first error met (a *CorruptError for damage).
+func (it *Iterator) Err() error { return it.err }

@@ -1,0 +1,252 @@
+package sstable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"sync/atomic"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Reader reads a table from its bytes (usually a memory mapping). Opening
+// checks the footer and the chunk checksums; data blocks, index and filter
+// chunks are checked against their CRC the first time they are touched, and
+// remembered as checked, so a one-shot lookup reads and checks a handful of
+// pages whatever the table's size. A Reader is safe for concurrent use.
+type Reader struct {
+	data    []byte
+	f       footer
+	meta    []byte // index followed by the bloom filter
+	metaOff int64
+	sums    []byte
+	index   []byte // index entries, without the offsets array
+	offsets []byte
+	bloom   []byte
+	// checked remembers which meta chunks and data blocks passed their
+	// checksum: one bit each, in pages allocated on first use so that
+	// nothing proportional to the table is built at open.
+	checkedMeta   bitset
+	checkedBlocks bitset
+}
+
+// Open validates the footer and the checksum array of a table held in data.
+// data must stay valid and unmodified while the Reader is used.
+func Open(data []byte) (*Reader, error) {
+	f, err := decodeFooter(data)
+	if err != nil {
+		return nil, err
+	}
+	metaOff := f.dataLen
+	metaLen := f.indexLen + f.bloomLen
+	sums := data[metaOff+metaLen : uint64(len(data))-FooterSize]
+	if crc32.Checksum(sums, crcTable) != f.sumsCRC {
+		return nil, corrupt(int64(metaOff+metaLen), "chunk checksum array damaged")
+	}
+	meta := data[metaOff : metaOff+metaLen]
+	r := &Reader{
+		data: data, f: f, meta: meta, metaOff: int64(metaOff), sums: sums,
+		index:   meta[:f.indexLen-4*f.blocks],
+		offsets: meta[f.indexLen-4*f.blocks : f.indexLen],
+		bloom:   meta[f.indexLen:],
+	}
+	r.checkedMeta.init(int(chunkCount(metaLen)))
+	r.checkedBlocks.init(int(f.blocks))
+	return r, nil
+}
+
+// Entries is the number of entries in the table (tombstones included).
+func (r *Reader) Entries() uint64 { return r.f.entries }
+
+// Blocks is the number of data blocks.
+func (r *Reader) Blocks() uint64 { return r.f.blocks }
+
+// Size is the table's size in bytes.
+func (r *Reader) Size() int64 { return int64(len(r.data)) }
+
+// checkMeta verifies the chunks covering meta[off:off+n].
+func (r *Reader) checkMeta(off, n uint64) error {
+	if n == 0 {
+		return nil
+	}
+	for c := off / ChunkSize; c <= (off+n-1)/ChunkSize; c++ {
+		if r.checkedMeta.has(int(c)) {
+			continue
+		}
+		end := min((c+1)*ChunkSize, uint64(len(r.meta)))
+		want := binary.LittleEndian.Uint32(r.sums[c*4:])
+		if crc32.Checksum(r.meta[c*ChunkSize:end], crcTable) != want {
+			return corrupt(r.metaOff+int64(c*ChunkSize), "index/filter chunk checksum mismatch")
+		}
+		r.checkedMeta.set(int(c))
+	}
+	return nil
+}
+
+// MayContain consults the bloom filter.
+func (r *Reader) MayContain(key []byte) (bool, error) {
+	return r.mayContainHash(Hash(key))
+}
+
+func (r *Reader) mayContainHash(h uint64) (bool, error) {
+	blocks := len(r.bloom) / bloomBlockSize
+	b, base, step := bloomLocate(h, blocks)
+	start := uint64(b * bloomBlockSize)
+	if err := r.checkMeta(r.f.indexLen+start, bloomBlockSize); err != nil {
+		return false, err
+	}
+	return bloomMayContain(r.bloom[start:start+bloomBlockSize], base, step), nil
+}
+
+// blockHandle is one index entry.
+type blockHandle struct {
+	lastKey     []byte
+	offset, len uint64
+}
+
+// indexEntry decodes the i-th index entry, checking its bytes.
+func (r *Reader) indexEntry(i int) (blockHandle, error) {
+	posOff := uint64(len(r.index)) + uint64(i)*4
+	if err := r.checkMeta(posOff, 4); err != nil {
+		return blockHandle{}, err
+	}
+	pos := uint64(binary.LittleEndian.Uint32(r.offsets[i*4:]))
+	bad := func(what string) error {
+		return corrupt(r.metaOff+int64(pos), "index entry %d: %s", i, what)
+	}
+	if pos >= uint64(len(r.index)) {
+		return blockHandle{}, corrupt(r.metaOff+int64(posOff), "index entry %d points outside the index", i)
+	}
+	// Check the key length first, then exactly the bytes the entry spans,
+	// so a lookup checks one or two chunks, not a key's worth of them.
+	rest := uint64(len(r.index)) - pos
+	if err := r.checkMeta(pos, min(rest, binary.MaxVarintLen64)); err != nil {
+		return blockHandle{}, err
+	}
+	kl, n := binary.Uvarint(r.index[pos : pos+min(rest, binary.MaxVarintLen64)])
+	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > rest-uint64(n) {
+		return blockHandle{}, bad("bad key length")
+	}
+	span := min(rest, uint64(n)+kl+2*binary.MaxVarintLen64)
+	if err := r.checkMeta(pos, span); err != nil {
+		return blockHandle{}, err
+	}
+	p := r.index[pos : pos+span]
+	key := p[n : n+int(kl)]
+	p = p[n+int(kl):]
+	off, n := binary.Uvarint(p)
+	if n <= 0 {
+		return blockHandle{}, bad("bad block offset")
+	}
+	p = p[n:]
+	ln, n := binary.Uvarint(p)
+	if n <= 0 {
+		return blockHandle{}, bad("bad block length")
+	}
+	if ln < 5 || off > r.f.dataLen || ln > r.f.dataLen-off {
+		return blockHandle{}, bad("block outside the data region")
+	}
+	return blockHandle{lastKey: key, offset: off, len: ln}, nil
+}
+
+// block returns the entries of block i (without its CRC), checked.
+func (r *Reader) block(i int) ([]byte, blockHandle, error) {
+	h, err := r.indexEntry(i)
+	if err != nil {
+		return nil, h, err
+	}
+	b := r.data[h.offset : h.offset+h.len]
+	body := b[:len(b)-4]
+	if !r.checkedBlocks.has(i) {
+		if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+			return nil, h, corrupt(int64(h.offset), "data block %d checksum mismatch", i)
+		}
+		r.checkedBlocks.set(i)
+	}
+	return body, h, nil
+}
+
+// seekBlock returns the first block whose last key is >= key, or Blocks()
+// when there is none.
+func (r *Reader) seekBlock(key []byte) (int, error) {
+	lo, hi := 0, int(r.f.blocks)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		h, err := r.indexEntry(mid)
+		if err != nil {
+			return 0, err
+		}
+		if bytes.Compare(h.lastKey, key) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// Get looks key up. found is false when the table holds no entry for it;
+// a tombstone is found, with Kind wal.KindDelete.
+func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
+	if r.f.blocks == 0 {
+		return op, false, nil
+	}
+	ok, err := r.MayContain(key)
+	if err != nil || !ok {
+		return op, false, err
+	}
+	i, err := r.seekBlock(key)
+	if err != nil || i >= int(r.f.blocks) {
+		return op, false, err
+	}
+	body, h, err := r.block(i)
+	if err != nil {
+		return op, false, err
+	}
+	p := body
+	for len(p) > 0 {
+		e, rest, derr := wal.DecodeOp(p)
+		if derr != nil {
+			return op, false, corrupt(int64(h.offset)+int64(len(body)-len(p)), "entry: %v", derr)
+		}
+		switch c := bytes.Compare(e.Key, key); {
+		case c == 0:
+			return e, true, nil
+		case c > 0:
+			return op, false, nil
+		}
+		p = rest
+	}
+	return op, false, nil
+}
+
+// bitset is a set of small integers stored one bit each, in pages of 4096
+// bits allocated on first use; safe for concurrent use.
+type bitset struct {
+	pages []atomic.Pointer[[64]uint64]
+}
+
+func (b *bitset) init(n int) {
+	b.pages = make([]atomic.Pointer[[64]uint64], (n+4095)/4096)
+}
+
+func (b *bitset) has(i int) bool {
+	p := b.pages[i>>12].Load()
+	return p != nil && atomic.LoadUint64(&p[(i>>6)&63])&(1<<(i&63)) != 0
+}
+
+func (b *bitset) set(i int) {
+	slot := &b.pages[i>>12]
+	p := slot.Load()
+	if p == nil {
+		slot.CompareAndSwap(nil, new([64]uint64))
+		p = slot.Load()
+	}
+	w := &p[(i>>6)&63]
+	for {
+		old := atomic.LoadUint64(w)
+		if old&(1<<(i&63)) != 0 || atomic.CompareAndSwapUint64(w, old, old|1<<(i&63)) {
+			return
+		}
+	}
+}

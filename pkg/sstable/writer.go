@@ -1,0 +1,106 @@
+package sstable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// Writer writes one table. Entries must be added in strictly increasing
+// key order. The bytes written depend only on the entries added.
+type Writer struct {
+	w       io.Writer
+	off     uint64
+	block   []byte
+	lastKey []byte
+	index   []byte
+	offsets []byte
+	hashes  []uint64
+	blocks  uint64
+	entries uint64
+	err     error
+}
+
+// NewWriter returns a Writer that writes to w. Callers should buffer w.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{w: w, block: make([]byte, 0, 2*BlockSize)}
+}
+
+// Add appends an entry: a value, an expiring value or a tombstone.
+func (w *Writer) Add(op wal.Op) error {
+	if w.err != nil {
+		return w.err
+	}
+	if len(op.Key) == 0 || len(op.Key) > wal.MaxKeySize {
+		return fmt.Errorf("sstable: key of %d bytes", len(op.Key))
+	}
+	if w.entries > 0 && bytes.Compare(op.Key, w.lastKey) <= 0 {
+		return errors.New("sstable: keys added out of order")
+	}
+	w.block = wal.AppendOp(w.block, op)
+	w.lastKey = append(w.lastKey[:0], op.Key...)
+	w.hashes = append(w.hashes, Hash(op.Key))
+	w.entries++
+	if len(w.block) >= BlockSize {
+		w.flushBlock()
+	}
+	return w.err
+}
+
+func (w *Writer) write(b []byte) {
+	if w.err != nil {
+		return
+	}
+	_, w.err = w.w.Write(b)
+	w.off += uint64(len(b))
+}
+
+func (w *Writer) flushBlock() {
+	if len(w.block) == 0 {
+		return
+	}
+	start := w.off
+	w.block = binary.LittleEndian.AppendUint32(w.block, crc32.Checksum(w.block, crcTable))
+	w.write(w.block)
+	w.offsets = binary.LittleEndian.AppendUint32(w.offsets, uint32(len(w.index)))
+	w.index = binary.AppendUvarint(w.index, uint64(len(w.lastKey)))
+	w.index = append(w.index, w.lastKey...)
+	w.index = binary.AppendUvarint(w.index, start)
+	w.index = binary.AppendUvarint(w.index, uint64(len(w.block)))
+	w.blocks++
+	w.block = w.block[:0]
+}
+
+// Finish writes the index, filter, checksums and footer, and returns the
+// table's size. It does not sync or close the underlying writer.
+func (w *Writer) Finish() (int64, error) {
+	w.flushBlock()
+	if w.err != nil {
+		return 0, w.err
+	}
+	if uint64(len(w.index)) > 1<<32-1 {
+		return 0, errors.New("sstable: index too large")
+	}
+	dataLen := w.off
+	meta := append(w.index, w.offsets...)
+	indexLen := uint64(len(meta))
+	meta = append(meta, buildBloom(w.hashes)...)
+	bloomLen := uint64(len(meta)) - indexLen
+	sums := make([]byte, 0, chunkCount(uint64(len(meta)))*4)
+	for i := 0; i < len(meta); i += ChunkSize {
+		sums = binary.LittleEndian.AppendUint32(sums, crc32.Checksum(meta[i:min(i+ChunkSize, len(meta))], crcTable))
+	}
+	w.write(meta)
+	w.write(sums)
+	w.write(footer{
+		dataLen: dataLen, indexLen: indexLen, bloomLen: bloomLen,
+		blocks: w.blocks, entries: w.entries,
+		sumsCRC: crc32.Checksum(sums, crcTable),
+	}.encode())
+	return int64(w.off), w.err
+}

@@ -1,0 +1,138 @@
+package vfs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Default is the operating system's filesystem.
+var Default FS = osFS{}
+
+type osFS struct{}
+
+type osFile struct{ *os.File }
+
+func (f osFile) Sync() error { return datasync(f.File) }
+
+func (f osFile) Size() (int64, error) {
+	st, err := f.File.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+func (osFS) Create(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// The umask may have narrowed the mode, never widened it; still, set it
+	// explicitly so a store is private whatever the umask.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+func (osFS) OpenRW(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|noFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+func (osFS) Open(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+func (osFS) Map(name string) ([]byte, func() error, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	return mapFile(f)
+}
+
+func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
+
+func (osFS) Remove(name string) error { return os.Remove(name) }
+
+func (osFS) List(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (osFS) Stat(name string) (FileInfo, error) {
+	st, err := os.Lstat(name)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	return FileInfo{Size: st.Size(), IsDir: st.IsDir(), Mode: uint32(st.Mode().Perm()), UID: ownerUID(st)}, nil
+}
+
+func (osFS) MkdirAll(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (osFS) SyncDir(dir string) error { return syncDir(dir) }
+
+func (osFS) Lock(name string, exclusive, create bool, timeout time.Duration) (io.Closer, error) {
+	flag := os.O_RDONLY | noFollow
+	if create {
+		flag |= os.O_CREATE
+	}
+	fl := flock.New(name, flock.SetFlag(flag), flock.SetPermissions(0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	try := fl.TryLockContext
+	if !exclusive {
+		try = fl.TryRLockContext
+	}
+	// The first attempt is made even with a zero timeout.
+	ok, err := tryOnce(fl, exclusive)
+	if err == nil && !ok && timeout > 0 {
+		ok, err = try(ctx, 5*time.Millisecond)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		fl.Close()
+		return nil, err
+	}
+	if !ok {
+		fl.Close()
+		return nil, ErrLockTimeout
+	}
+	return fl, nil
+}
+
+func tryOnce(fl *flock.Flock, exclusive bool) (bool, error) {
+	if exclusive {
+		return fl.TryLock()
+	}
+	return fl.TryRLock()
+}

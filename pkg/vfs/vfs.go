@@ -1,0 +1,95 @@
+// Package vfs is the small filesystem interface through which the engine
+// touches the disk. Production code uses [Default] (the operating system);
+// tests use [MemFS], which can simulate a crash that drops unsynced data, and
+// [ErrorFS], which fails the i-th operation, so that every crash and I/O error
+// point of the engine can be exercised in a loop.
+package vfs
+
+import (
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrLockTimeout is returned by FS.Lock when the lock was not acquired
+// within the timeout.
+var ErrLockTimeout = errors.New("lock not acquired in time")
+
+// File is an open file. Writes are positional so that the engine, not the
+// file offset, decides where each record goes.
+type File interface {
+	io.ReaderAt
+	io.WriterAt
+	io.Closer
+	// Sync makes the file's data durable (fdatasync where available).
+	Sync() error
+	// Truncate changes the file's size.
+	Truncate(size int64) error
+	// Size reports the file's current size.
+	Size() (int64, error)
+}
+
+// FS is the set of filesystem operations the engine needs. Names are paths;
+// every implementation refuses to follow a symbolic link at the final path
+// element when opening or creating a file, where the platform allows.
+type FS interface {
+	// Create creates a new file for writing with mode 0600. It fails if the
+	// name already exists (exclusive create), so a planted file or symlink is
+	// never written through.
+	Create(name string) (File, error)
+	// OpenRW opens an existing file for reading and writing.
+	OpenRW(name string) (File, error)
+	// Open opens an existing file read-only.
+	Open(name string) (File, error)
+	// Map returns the whole content of a file, memory-mapped where the
+	// platform allows. release must be called once the bytes are no longer
+	// used; the bytes must not be modified.
+	Map(name string) (data []byte, release func() error, err error)
+	// Rename atomically replaces newname with oldname.
+	Rename(oldname, newname string) error
+	// Remove deletes a file.
+	Remove(name string) error
+	// List returns the names (not paths) of the entries of a directory,
+	// sorted.
+	List(dir string) ([]string, error)
+	// Stat reports whether name exists and, for a regular file, its size.
+	Stat(name string) (FileInfo, error)
+	// MkdirAll creates a directory and its parents with mode 0700.
+	MkdirAll(dir string) error
+	// SyncDir makes the directory's entries (creations, renames, removals)
+	// durable.
+	SyncDir(dir string) error
+	// Lock takes a shared (exclusive=false) or exclusive lock on the file
+	// name, creating it when create is true, and waits at most timeout
+	// before failing with ErrLockTimeout. Closing the returned io.Closer
+	// releases the lock; so does the death of the process.
+	Lock(name string, exclusive, create bool, timeout time.Duration) (io.Closer, error)
+}
+
+// FileInfo is what Stat reports.
+type FileInfo struct {
+	Size  int64
+	IsDir bool
+	// Mode holds the permission bits (0 when the implementation has none).
+	Mode uint32
+	// UID is the owner's user id (-1 when unknown).
+	UID int
+}
+
+// ReadFile reads a whole file through fs.
+func ReadFile(fs FS, name string) ([]byte, error) {
+	f, err := fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+		return nil, err
+	}
+	return buf, nil
+}

@@ -1,0 +1,247 @@
+// Package wal is the write-ahead log's codec: the byte layout of a log file
+// (a header, then checksummed records, each one atomic batch of operations),
+// and a scanner that tells a torn tail (what a crash leaves) from corruption
+// (valid records after a damaged one). It knows nothing of files or
+// directories; the engine in pkg/kv owns those. docs/FORMAT.md is the
+// specification; the constants below are part of the wire format.
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Wire-format constants.
+const (
+	// Magic opens every log file.
+	Magic = "KVWL"
+	// Version is the log format version written in the header.
+	Version = 1
+	// HeaderSize is the size of the file header:
+	// magic(4) | version(4) | firstSeq(8) | crc32c(4).
+	HeaderSize = 20
+	// RecordHeaderSize is crc32c(4) | length(4) | seq(8).
+	RecordHeaderSize = 16
+	// MaxRecordSize bounds the payload length of one record; a length
+	// field above it is damage, never an allocation.
+	MaxRecordSize = 1 << 30
+	// MaxKeySize is the largest key the format accepts.
+	MaxKeySize = 64 << 10
+	// MaxValueSize is the largest value the format accepts.
+	MaxValueSize = 256 << 20
+)
+
+// Kind is an operation's type.
+type Kind uint8
+
+// Operation kinds (wire format).
+const (
+	// KindSet stores a value.
+	KindSet Kind = 1
+	// KindDelete removes a key (a tombstone).
+	KindDelete Kind = 2
+	// KindSetExpiring stores a value with an absolute expiry time.
+	KindSetExpiring Kind = 3
+)
+
+// String names the kind as dump shows it.
+func (k Kind) String() string {
+	switch k {
+	case KindSet:
+		return "set"
+	case KindDelete:
+		return "del"
+	case KindSetExpiring:
+		return "set"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Op is one operation of a batch. Key and Value alias the decoded bytes.
+type Op struct {
+	Kind  Kind
+	Key   []byte
+	Value []byte
+	// ExpiresAt is the expiry as Unix nanoseconds (KindSetExpiring only).
+	ExpiresAt int64
+}
+
+// Castagnoli is the CRC-32C table every checksum of the format uses.
+var Castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Errors returned by the decoder.
+var (
+	// ErrBadHeader is returned when a log file's header is damaged or of
+	// another format or version.
+	ErrBadHeader = errors.New("bad log header")
+	// ErrBadPayload is returned when a record's checksum is right but its
+	// operations do not decode: the writer was not ours.
+	ErrBadPayload = errors.New("malformed record payload")
+)
+
+// AppendHeader appends a log file header for a log whose first record has
+// sequence number firstSeq.
+func AppendHeader(dst []byte, firstSeq uint64) []byte {
+	start := len(dst)
+	dst = append(dst, Magic...)
+	dst = binary.LittleEndian.AppendUint32(dst, Version)
+	dst = binary.LittleEndian.AppendUint64(dst, firstSeq)
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], Castagnoli))
+}
+
+// DecodeHeader checks a log file header and returns its first sequence
+// number.
+func DecodeHeader(b []byte) (uint64, error) {
+	if len(b) < HeaderSize {
+		return 0, fmt.Errorf("%w: file shorter than its header", ErrBadHeader)
+	}
+	if string(b[:4]) != Magic {
+		return 0, fmt.Errorf("%w: magic %q", ErrBadHeader, b[:4])
+	}
+	if crc32.Checksum(b[:16], Castagnoli) != binary.LittleEndian.Uint32(b[16:20]) {
+		return 0, fmt.Errorf("%w: checksum mismatch", ErrBadHeader)
+	}
+	if v := binary.LittleEndian.Uint32(b[4:8]); v != Version {
+		return 0, fmt.Errorf("%w: unsupported version %d", ErrBadHeader, v)
+	}
+	return binary.LittleEndian.Uint64(b[8:16]), nil
+}
+
+// EncodedSize is the number of bytes AppendRecord adds for ops.
+func EncodedSize(ops []Op) int {
+	n := RecordHeaderSize + uvarintLen(uint64(len(ops)))
+	for _, op := range ops {
+		n += opSize(op)
+	}
+	return n
+}
+
+func opSize(op Op) int {
+	n := 1 + uvarintLen(uint64(len(op.Key))) + len(op.Key)
+	if op.Kind != KindDelete {
+		n += uvarintLen(uint64(len(op.Value))) + len(op.Value)
+	}
+	if op.Kind == KindSetExpiring {
+		n += 8
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+// AppendRecord appends one record holding ops as an atomic batch.
+func AppendRecord(dst []byte, seq uint64, ops []Op) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, RecordHeaderSize)...)
+	dst = binary.AppendUvarint(dst, uint64(len(ops)))
+	for _, op := range ops {
+		dst = AppendOp(dst, op)
+	}
+	rec := dst[start:]
+	binary.LittleEndian.PutUint32(rec[4:8], uint32(len(rec)-RecordHeaderSize))
+	binary.LittleEndian.PutUint64(rec[8:16], seq)
+	binary.LittleEndian.PutUint32(rec[0:4], crc32.Checksum(rec[4:], Castagnoli))
+	return dst
+}
+
+// AppendOp appends one operation's encoding:
+// kind(1) | keylen(uvarint) | key [| vallen(uvarint) | value] [| expiry(8)].
+// Sorted tables store their entries in the same encoding.
+func AppendOp(dst []byte, op Op) []byte {
+	dst = append(dst, byte(op.Kind))
+	dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
+	dst = append(dst, op.Key...)
+	if op.Kind != KindDelete {
+		dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
+		dst = append(dst, op.Value...)
+	}
+	if op.Kind == KindSetExpiring {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(op.ExpiresAt))
+	}
+	return dst
+}
+
+// DecodeOp decodes one operation from the front of p and returns the rest.
+// Key and Value alias p; every length is checked against what remains and
+// against the format's limits before it is used.
+func DecodeOp(p []byte) (op Op, rest []byte, err error) {
+	if len(p) < 1 {
+		return op, nil, errors.New("cut short")
+	}
+	op.Kind = Kind(p[0])
+	p = p[1:]
+	if op.Kind != KindSet && op.Kind != KindDelete && op.Kind != KindSetExpiring {
+		return op, nil, fmt.Errorf("unknown kind %d", op.Kind)
+	}
+	if op.Key, p, err = lengthPrefixed(p, MaxKeySize); err != nil {
+		return op, nil, fmt.Errorf("key: %v", err)
+	}
+	if len(op.Key) == 0 {
+		return op, nil, errors.New("empty key")
+	}
+	if op.Kind != KindDelete {
+		if op.Value, p, err = lengthPrefixed(p, MaxValueSize); err != nil {
+			return op, nil, fmt.Errorf("value: %v", err)
+		}
+	}
+	if op.Kind == KindSetExpiring {
+		if len(p) < 8 {
+			return op, nil, errors.New("expiry cut short")
+		}
+		op.ExpiresAt = int64(binary.LittleEndian.Uint64(p))
+		p = p[8:]
+	}
+	return op, p, nil
+}
+
+// DecodePayload decodes a record's operations. The returned slices alias
+// payload. Every length is checked against what remains, so a damaged
+// payload can never cause an allocation larger than itself.
+func DecodePayload(payload []byte) ([]Op, error) {
+	count, n := binary.Uvarint(payload)
+	if n <= 0 {
+		return nil, fmt.Errorf("%w: bad operation count", ErrBadPayload)
+	}
+	p := payload[n:]
+	// Every operation takes at least three bytes (kind, key length, key).
+	if count == 0 || count > uint64(len(p)/3) {
+		return nil, fmt.Errorf("%w: operation count %d does not fit", ErrBadPayload, count)
+	}
+	ops := make([]Op, 0, count)
+	for i := uint64(0); i < count; i++ {
+		op, rest, err := DecodeOp(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: operation %d: %v", ErrBadPayload, i, err)
+		}
+		ops = append(ops, op)
+		p = rest
+	}
+	if len(p) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadPayload, len(p))
+	}
+	return ops, nil
+}
+
+func lengthPrefixed(p []byte, limit uint64) (field, rest []byte, err error) {
+	l, n := binary.Uvarint(p)
+	if n <= 0 {
+		return nil, nil, errors.New("bad length")
+	}
+	p = p[n:]
+	if l > limit {
+		return nil, nil, fmt.Errorf("length %d above the limit %d", l, limit)
+	}
+	if l > uint64(len(p)) {
+		return nil, nil, fmt.Errorf("length %d beyond the record", l)
+	}
+	return p[:l:l], p[l:], nil
+}

@@ -1,0 +1,208 @@
+package wal
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+)
+
+// Record is one decoded record.
+type Record struct {
+	// Offset is where the record starts in the file.
+	Offset int64
+	// Size is the record's length in bytes, header included.
+	Size int
+	Seq  uint64
+	Ops  []Op
+}
+
+// Tail describes a torn tail: the bytes from Offset to the end of the file
+// are the remains of a write a crash interrupted. Nothing valid follows.
+type Tail struct {
+	Offset int64
+	Reason string
+}
+
+// Result is what Scan found.
+type Result struct {
+	FirstSeq uint64
+	// End is the offset just past the last valid record.
+	End int64
+	// NextSeq is the sequence number the next appended record must carry.
+	NextSeq uint64
+	Records int
+	// Torn is set when the file ends with a torn tail.
+	Torn *Tail
+}
+
+// CorruptError reports damage that a crash cannot explain: a bad record with
+// valid records after it, or a damaged header.
+type CorruptError struct {
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("offset %d: %s", e.Offset, e.Reason)
+}
+
+// Scan decodes a whole log file held in data, calling fn (when not nil) for
+// each valid record in order. It stops at the first invalid record: if any
+// valid record can be found after it, that is corruption and Scan returns a
+// *CorruptError; otherwise it is a torn tail, reported in Result.Torn.
+// An error returned by fn stops the scan and is returned as is.
+func Scan(data []byte, fn func(Record) error) (Result, error) {
+	first, err := DecodeHeader(data)
+	if err != nil {
+		// The header is synced before any manifest names the file, so a
+		// bad header is never what a crash leaves: it is damage.
+		return Result{}, &CorruptError{Offset: 0, Reason: err.Error()}
+	}
+	res := Result{FirstSeq: first, End: HeaderSize, NextSeq: first}
+	off := int64(HeaderSize)
+	for off < int64(len(data)) {
+		rec, reason := decodeAt(data, off, res.NextSeq)
+		if reason != "" {
+			if next := findValidAfter(data, off, res.NextSeq); next >= 0 {
+				return res, &CorruptError{Offset: off, Reason: fmt.Sprintf("%s, with a valid record at offset %d after it", reason, next)}
+			}
+			res.Torn = &Tail{Offset: off, Reason: reason}
+			return res, nil
+		}
+		if rec.Ops == nil {
+			// The checksum matched but the payload did not decode: the
+			// bytes were written whole, so this is not a torn write.
+			_, perr := DecodePayload(data[off+RecordHeaderSize : off+int64(rec.Size)])
+			return res, &CorruptError{Offset: off, Reason: perr.Error()}
+		}
+		if fn != nil {
+			if err := fn(rec); err != nil {
+				return res, err
+			}
+		}
+		off += int64(rec.Size)
+		res.End = off
+		res.NextSeq++
+		res.Records++
+	}
+	return res, nil
+}
+
+// decodeAt decodes the record at off, which must carry sequence number
+// wantSeq. It returns a non-empty reason when the bytes there are not a
+// whole, intact record. A record whose checksum holds but whose payload is
+// malformed comes back with nil Ops and no reason.
+func decodeAt(data []byte, off int64, wantSeq uint64) (Record, string) {
+	rest := data[off:]
+	if len(rest) < RecordHeaderSize {
+		if isZero(rest) {
+			return Record{}, "zero-filled record header"
+		}
+		return Record{}, "record header cut short"
+	}
+	length := binary.LittleEndian.Uint32(rest[4:8])
+	if length == 0 && isZero(rest[:RecordHeaderSize]) {
+		return Record{}, "zero-filled record header"
+	}
+	if length > MaxRecordSize {
+		return Record{}, fmt.Sprintf("record length %d above the limit", length)
+	}
+	if uint64(length) > uint64(len(rest)-RecordHeaderSize) {
+		return Record{}, fmt.Sprintf("record length %d runs past the end of the file", length)
+	}
+	size := RecordHeaderSize + int(length)
+	if crc32.Checksum(rest[4:size], Castagnoli) != binary.LittleEndian.Uint32(rest[0:4]) {
+		return Record{}, "checksum mismatch"
+	}
+	seq := binary.LittleEndian.Uint64(rest[8:16])
+	if seq != wantSeq {
+		return Record{}, fmt.Sprintf("sequence %d where %d was expected", seq, wantSeq)
+	}
+	ops, err := DecodePayload(rest[RecordHeaderSize:size])
+	if err != nil {
+		return Record{Offset: off, Size: size, Seq: seq}, ""
+	}
+	return Record{Offset: off, Size: size, Seq: seq, Ops: ops}, ""
+}
+
+// findValidAfter looks for an intact record starting anywhere after off.
+// A record lost at off shifts the sequence numbers that may follow by at
+// most the number of records that fit in the rest of the file, which makes
+// a cheap filter before the checksum.
+func findValidAfter(data []byte, off int64, nextSeq uint64) int64 {
+	const minRecord = RecordHeaderSize + 3
+	for p := off + 1; p+minRecord <= int64(len(data)); p++ {
+		seq := binary.LittleEndian.Uint64(data[p+8 : p+16])
+		if seq < nextSeq || seq-nextSeq > uint64(int64(len(data))-p)/minRecord+1 {
+			continue
+		}
+		length := binary.LittleEndian.Uint32(data[p+4 : p+8])
+		if length == 0 || uint64(length) > uint64(int64(len(data))-p-RecordHeaderSize) {
+			continue
+		}
+		end := p + RecordHeaderSize + int64(length)
+		if crc32.Checksum(data[p+4:end], Castagnoli) == binary.LittleEndian.Uint32(data[p:p+4]) {
+			return p
+		}
+	}
+	return -1
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Salvage decodes every intact record it can find in data, skipping damaged
+// stretches, for repair. It never fails; it reports the byte ranges it
+// could not read.
+func Salvage(data []byte) (records []Record, damaged [][2]int64) {
+	first, err := DecodeHeader(data)
+	off := int64(HeaderSize)
+	if err != nil {
+		damaged = append(damaged, [2]int64{0, HeaderSize})
+		first = 0
+	}
+	next := first
+	for off < int64(len(data)) {
+		rec, reason := decodeAt(data, off, next)
+		if reason == "" && rec.Ops != nil {
+			records = append(records, rec)
+			off += int64(rec.Size)
+			next = rec.Seq + 1
+			continue
+		}
+		// Resynchronise on any record whose checksum holds, whatever its
+		// sequence number, so that a damaged header loses nothing.
+		p := resync(data, off+1)
+		if p < 0 {
+			damaged = append(damaged, [2]int64{off, int64(len(data))})
+			break
+		}
+		damaged = append(damaged, [2]int64{off, p})
+		off = p
+		next = binary.LittleEndian.Uint64(data[p+8 : p+16])
+	}
+	return records, damaged
+}
+
+func resync(data []byte, from int64) int64 {
+	for p := from; p+RecordHeaderSize+3 <= int64(len(data)); p++ {
+		length := binary.LittleEndian.Uint32(data[p+4 : p+8])
+		if length < 3 || uint64(length) > uint64(int64(len(data))-p-RecordHeaderSize) {
+			continue
+		}
+		end := p + RecordHeaderSize + int64(length)
+		if crc32.Checksum(data[p+4:end], Castagnoli) != binary.LittleEndian.Uint32(data[p:p+4]) {
+			continue
+		}
+		if _, err := DecodePayload(data[p+RecordHeaderSize : end]); err == nil {
+			return p
+		}
+	}
+	return -1
+}
