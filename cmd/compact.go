@@ -1,0 +1,49 @@
+package cmd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) newCompactCmd() *cobra.Command {
+	var verbose bool
+	c := &cobra.Command{
+		Use:   "compact",
+		Short: "Rewrite the store into one table of live values",
+		Long: `Merge the log and every table into one table that holds only live values:
+deleted, overwritten and expired values are dropped. Crash-safe at every
+step: the old files stay live until the new ones are durable. The
+compacted table's bytes depend only on the live contents, so two stores
+holding the same data compact to identical bytes. -v reports the sizes
+before and after and the time taken, on stderr.`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			start := time.Now()
+			s, err := a.openWrite()
+			if err != nil {
+				return err
+			}
+			defer closeStore(s, &err)
+			st, err := s.Compact()
+			if err != nil {
+				return err
+			}
+			if verbose {
+				fmt.Fprintf(a.stderr, "compacted: %d bytes in %d tables and the log before, %d bytes after (%.1f%%), in %s\n",
+					st.BytesBefore, st.TablesBefore, st.BytesAfter, percent(st.BytesAfter, st.BytesBefore), time.Since(start).Round(time.Microsecond))
+			}
+			return nil
+		}),
+	}
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "report sizes before and after, and the time taken (on stderr)")
+	return c
+}
+
+func percent(a, b int64) float64 {
+	if b == 0 {
+		return 100
+	}
+	return 100 * float64(a) / float64(b)
+}

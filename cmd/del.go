@@ -1,0 +1,60 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kvtool/kv/pkg/kv"
+)
+
+func (a *app) newDelCmd() *cobra.Command {
+	var ifValue string
+	c := &cobra.Command{
+		Use:   "del KEY...",
+		Short: "Remove keys",
+		Long: `Remove every KEY, atomically: after a crash, all of them are gone or none.
+Removing a key that does not exist is not an error (like rm -f), so a
+script can run kv del again safely; kv del exits 0 whether or not the keys
+existed. With --if-value OLD (one KEY only), the key is removed only if its
+value is exactly OLD; otherwise nothing changes and kv del exits 1.`,
+		Example: `  kv del session:42
+  kv del a b c
+  kv del --if-value mine lock:nightly`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeKeys(-1),
+		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			conditional := cmd.Flags().Changed("if-value")
+			if conditional && len(args) != 1 {
+				return usagef("--if-value takes exactly one KEY")
+			}
+			s, err := a.openWrite()
+			if err != nil {
+				return err
+			}
+			defer closeStore(s, &err)
+			return s.Update(func(tx *kv.Txn) error {
+				if conditional {
+					cur, err := tx.Get([]byte(args[0]))
+					if errors.Is(err, kv.ErrNotFound) {
+						return fmt.Errorf("%w: %q has no value", kv.ErrConditionFailed, args[0])
+					}
+					if err != nil {
+						return err
+					}
+					if !bytes.Equal(cur, []byte(ifValue)) {
+						return fmt.Errorf("%w: the value of %q differs from --if-value", kv.ErrConditionFailed, args[0])
+					}
+				}
+				for _, k := range args {
+					tx.Delete([]byte(k))
+				}
+				return nil
+			})
+		}),
+	}
+	c.Flags().StringVar(&ifValue, "if-value", "", "remove only if the current value is exactly this (exit 1 otherwise)")
+	return c
+}

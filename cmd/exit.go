@@ -1,0 +1,90 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/kvtool/kv/pkg/kv"
+)
+
+// Exit codes, the contract scripts rely on. They are listed in kv --help
+// and in the man pages.
+const (
+	// ExitOK is success.
+	ExitOK = 0
+	// ExitNo is a clean "no": key not found, verify found problems, a
+	// condition not met.
+	ExitNo = 1
+	// ExitUsage is a usage error: unknown flag or command, wrong number of
+	// arguments, invalid input.
+	ExitUsage = 2
+	// ExitLocked means the lock was not acquired within --lock-timeout.
+	ExitLocked = 3
+	// ExitCorrupt means corruption stopped the operation.
+	ExitCorrupt = 4
+	// ExitIO is any other I/O error (disk full, permission denied, …).
+	ExitIO = 5
+)
+
+const exitCodesHelp = `Exit status:
+  0  success
+  1  a clean "no": key not found, condition not met, verify found problems
+  2  usage error: unknown flag or command, wrong arguments, invalid input
+  3  the data directory's lock was not acquired within --lock-timeout
+  4  corrupt data stopped the operation (run kv verify)
+  5  any other I/O error (disk full, permission denied, …)`
+
+// usageError marks an error as the user's: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// noError is a clean "no" that has already been explained (or needs no
+// explanation): exit code 1.
+type noError struct{ msg string }
+
+func (e noError) Error() string { return e.msg }
+
+// errSilentNo exits 1 with nothing more printed.
+var errSilentNo = noError{}
+
+// exitCode maps an error to the documented exit code, in one place.
+func exitCode(err error) int {
+	var ue usageError
+	var ne noError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.As(err, &ne), errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrConditionFailed):
+		return ExitNo
+	case errors.Is(err, kv.ErrLocked):
+		return ExitLocked
+	case errors.Is(err, kv.ErrCorrupt):
+		return ExitCorrupt
+	case errors.Is(err, kv.ErrEmptyKey), errors.Is(err, kv.ErrKeyTooLarge), errors.Is(err, kv.ErrValueTooLarge):
+		return ExitUsage
+	}
+	return ExitIO
+}
+
+// describe turns an error into the one line printed on stderr.
+func describe(err error) string {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, kv.ErrCorrupt):
+		return err.Error() + " (run kv verify for a full report)"
+	case errors.Is(err, kv.ErrLocked):
+		return err.Error() + ": another kv process holds the store; retry, or raise --lock-timeout"
+	case errors.As(err, &pe) && errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("permission denied: %s", pe.Path)
+	}
+	return err.Error()
+}

@@ -1,0 +1,193 @@
+package cmd
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/olekukonko/tablewriter"
+	"golang.org/x/term"
+)
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// outputFormat resolves --format (or KV_FORMAT / config): an explicit
+// choice, else table on a terminal and fallback otherwise.
+func (a *app) outputFormat(allowed []string, fallback string) (string, error) {
+	f := a.v.GetString("format")
+	if f == "" {
+		if isTerminal(a.stdout) {
+			return "table", nil
+		}
+		return fallback, nil
+	}
+	for _, ok := range allowed {
+		if f == ok {
+			return f, nil
+		}
+	}
+	return "", usagef("unknown format %q (want one of %s)", f, strings.Join(allowed, ", "))
+}
+
+// newTable returns a table writer for people at a terminal.
+func newTable(w io.Writer, header ...string) *tablewriter.Table {
+	t := tablewriter.NewWriter(w)
+	t.Header(header)
+	return t
+}
+
+// jsonEntry is one key/value in json and jsonl output, and what kv load
+// reads back. Text that is valid UTF-8 is kept as a string; anything else
+// goes in the _base64 field, so binary data round-trips losslessly.
+type jsonEntry struct {
+	Key         *string `json:"key,omitempty"`
+	KeyBase64   *string `json:"key_base64,omitempty"`
+	Value       *string `json:"value,omitempty"`
+	ValueBase64 *string `json:"value_base64,omitempty"`
+	ExpiresAt   string  `json:"expires_at,omitempty"`
+}
+
+func textOrBase64(b []byte) (text, b64 *string) {
+	if utf8.Valid(b) {
+		s := string(b)
+		return &s, nil
+	}
+	s := base64.StdEncoding.EncodeToString(b)
+	return nil, &s
+}
+
+func newJSONEntry(key, value []byte, withValue bool, exp time.Time) jsonEntry {
+	var e jsonEntry
+	e.Key, e.KeyBase64 = textOrBase64(key)
+	if withValue {
+		e.Value, e.ValueBase64 = textOrBase64(value)
+	}
+	if !exp.IsZero() {
+		e.ExpiresAt = exp.UTC().Format(time.RFC3339Nano)
+	}
+	return e
+}
+
+// decode returns the entry's key, value and expiry.
+func (e jsonEntry) decode() (key, value []byte, exp time.Time, err error) {
+	field := func(text, b64 *string, name string) ([]byte, error) {
+		switch {
+		case text != nil && b64 != nil:
+			return nil, fmt.Errorf("both %s and %s_base64", name, name)
+		case text != nil:
+			return []byte(*text), nil
+		case b64 != nil:
+			b, err := base64.StdEncoding.DecodeString(*b64)
+			if err != nil {
+				return nil, fmt.Errorf("%s_base64: %v", name, err)
+			}
+			return b, nil
+		}
+		return nil, fmt.Errorf("no %s", name)
+	}
+	if key, err = field(e.Key, e.KeyBase64, "key"); err != nil {
+		return
+	}
+	if value, err = field(e.Value, e.ValueBase64, "value"); err != nil {
+		return
+	}
+	if e.ExpiresAt != "" {
+		if exp, err = time.Parse(time.RFC3339Nano, e.ExpiresAt); err != nil {
+			err = fmt.Errorf("expires_at: %v", err)
+		}
+	}
+	return
+}
+
+func marshalLine(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	return append(b, '\n'), err
+}
+
+// escapeTSV makes a field safe for one TSV cell, reversibly: backslash,
+// tab, newline and carriage return are escaped, and bytes that are not
+// UTF-8 become \xHH.
+func escapeTSV(b []byte) string {
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&sb, `\x%02x`, b[0])
+		case r == '\\':
+			sb.WriteString(`\\`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		default:
+			sb.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return sb.String()
+}
+
+// unescapeTSV reverses escapeTSV.
+func unescapeTSV(s string) ([]byte, error) {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			out = append(out, s[i])
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, fmt.Errorf("trailing backslash")
+		}
+		i++
+		switch s[i] {
+		case '\\':
+			out = append(out, '\\')
+		case 't':
+			out = append(out, '\t')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 'x':
+			if i+3 > len(s) {
+				return nil, fmt.Errorf("short \\x escape")
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return nil, fmt.Errorf("bad \\x escape %q", s[i-1:i+3])
+			}
+			out = append(out, byte(v))
+			i += 2
+		default:
+			return nil, fmt.Errorf("unknown escape \\%c", s[i])
+		}
+	}
+	return out, nil
+}
+
+// printable renders bytes for a table cell: text as is (control characters
+// escaped), binary as a short hex note.
+func printable(b []byte) string {
+	if !utf8.Valid(b) {
+		return fmt.Sprintf("<%d bytes of binary>", len(b))
+	}
+	if strings.IndexFunc(string(b), unicode.IsControl) < 0 {
+		return string(b)
+	}
+	q := strconv.Quote(string(b))
+	return q[1 : len(q)-1]
+}

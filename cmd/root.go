@@ -1,0 +1,229 @@
+// Package cmd is the kv command suite: thin Cobra commands that parse flags,
+// call the engine in pkg/kv, and format what it returns. Configuration goes
+// through Viper with the precedence flag > environment (KV_*) > config file
+// > default; exit codes are mapped from errors in one place (exit.go).
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// app holds what every command shares: streams and configuration.
+type app struct {
+	v      *viper.Viper
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// cfgErr is a configuration problem found before the command ran.
+	cfgErr error
+}
+
+// runError marks an error returned by a command's own code, as opposed to
+// Cobra's argument and flag parsing (which are usage errors).
+type runError struct{ err error }
+
+func (e runError) Error() string { return e.err.Error() }
+func (e runError) Unwrap() error { return e.err }
+
+// Main runs kv with args and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{v: viper.New(), stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.newRoot()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	var re runError
+	if !errors.As(err, &re) {
+		// Cobra's own parse errors: unknown flag or command, bad args.
+		err = usageError{err}
+	}
+	code := exitCode(err)
+	var ne noError
+	if errors.As(err, &ne) && ne.msg == "" {
+		return code
+	}
+	msg := describe(err)
+	if code == ExitUsage && cmd != nil {
+		msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
+	}
+	fmt.Fprintf(stderr, "kv: %s\n", strings.ReplaceAll(msg, "\n", " "))
+	return code
+}
+
+// NewRootCommand returns the kv command tree, for the generators of
+// completions and man pages.
+func NewRootCommand() *cobra.Command {
+	a := &app{v: viper.New(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	return a.newRoot()
+}
+
+func (a *app) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kv",
+		Short: "A durable key-value store for shell scripts, cron jobs and operators",
+		Long: `kv keeps keys and values in a crash-safe, log-structured store in a data
+directory. Every write is durable when kv exits 0; many kv processes can
+share one directory safely (readers take a shared lock, writers an
+exclusive one).
+
+stdout carries data only; diagnostics go to stderr; kv never prompts.
+
+Configuration: a flag beats the environment (KV_DIR, KV_LOCK_TIMEOUT,
+KV_SYNC, KV_FORMAT, KV_CONFIG), which beats the config file
+($XDG_CONFIG_HOME/kv/config.yaml, keys dir, lock-timeout, sync, format),
+which beats the default.
+
+` + exitCodesHelp,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.loadConfig(cmd)
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringP("dir", "d", "", "data directory (default $XDG_DATA_HOME/kv, i.e. ~/.local/share/kv)")
+	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/kv/config.yaml when present)")
+	pf.Duration("lock-timeout", 10*time.Second, "how long to wait for the data directory's lock")
+	pf.Bool("sync", true, "fdatasync every write before reporting success (--sync=false is unsafe)")
+	root.AddCommand(
+		a.newSetCmd(), a.newGetCmd(), a.newDelCmd(), a.newCompactCmd(),
+		a.newDumpCmd(), a.newVerifyCmd(), a.newVersionCmd(),
+	)
+	for _, c := range a.extraCommands() {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// run wraps a command's code so its errors are told apart from Cobra's.
+func (a *app) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if a.cfgErr != nil {
+			return runError{a.cfgErr}
+		}
+		if err := fn(cmd, args); err != nil {
+			return runError{err}
+		}
+		return nil
+	}
+}
+
+// configKeys are the settings that the environment and the config file may
+// set; other flags are per invocation only.
+var configKeys = []string{"dir", "lock-timeout", "sync", "format"}
+
+// loadConfig wires flag > environment > config file > default.
+func (a *app) loadConfig(cmd *cobra.Command) error {
+	v := a.v
+	v.SetEnvPrefix("KV")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	for _, k := range append(configKeys, "config") {
+		if f := cmd.Flags().Lookup(k); f != nil {
+			if err := v.BindPFlag(k, f); err != nil {
+				return err
+			}
+		}
+	}
+	path := v.GetString("config")
+	explicit := path != ""
+	if !explicit {
+		path = defaultConfigPath()
+	}
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		if explicit || !errors.Is(err, fs.ErrNotExist) {
+			a.cfgErr = usagef("config file %s: %v", path, unwrapPath(err))
+		}
+		return nil
+	}
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		a.cfgErr = usagef("config file %s: %v", path, err)
+	}
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func defaultConfigPath() string {
+	base := os.Getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "kv", "config.yaml")
+}
+
+// defaultDataDir is $XDG_DATA_HOME/kv, or ~/.local/share/kv.
+func defaultDataDir() (string, error) {
+	if base := os.Getenv("XDG_DATA_HOME"); base != "" {
+		return filepath.Join(base, "kv"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", usagef("no data directory: set --dir, KV_DIR or HOME")
+	}
+	return filepath.Join(home, ".local", "share", "kv"), nil
+}
+
+// dataDir is the configured data directory.
+func (a *app) dataDir() (string, error) {
+	if d := a.v.GetString("dir"); d != "" {
+		return d, nil
+	}
+	return defaultDataDir()
+}
+
+// lockTimeout is the configured lock timeout.
+func (a *app) lockTimeout() (time.Duration, error) {
+	s := a.v.GetString("lock-timeout")
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, usagef("invalid lock timeout %q: %v", s, err)
+	}
+	if d < 0 {
+		return 0, usagef("invalid lock timeout %q: negative", s)
+	}
+	return d, nil
+}
+
+// syncWrites is the configured sync setting.
+func (a *app) syncWrites() (bool, error) {
+	s := a.v.GetString("sync")
+	switch strings.ToLower(s) {
+	case "true", "1", "yes", "on", "":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, usagef("invalid sync setting %q (want true or false)", s)
+}

@@ -1,0 +1,149 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kvtool/kv/pkg/kv"
+)
+
+type setOptions struct {
+	valueFile string
+	ttl       time.Duration
+	expiresAt string
+	ifAbsent  bool
+	ifValue   string
+	hasIf     bool
+}
+
+func (a *app) newSetCmd() *cobra.Command {
+	var o setOptions
+	c := &cobra.Command{
+		Use:   "set KEY [VALUE]",
+		Short: "Store a value under a key",
+		Long: `Store VALUE under KEY, durably: when kv set exits 0 the write survives a
+crash. With VALUE omitted or "-", the value is read from standard input,
+byte for byte (binary data, newlines, NUL bytes and the empty value all
+round-trip). Prints nothing on success.
+
+Secrets: a VALUE on the command line is visible to every user of the
+machine through the process list. Pass secrets on standard input
+(kv set KEY < file) or with --value-file.
+
+Conditional writes: --if-absent writes only when KEY has no value;
+--if-value OLD writes only when the current value is exactly OLD. A failed
+condition changes nothing and exits 1, which makes a run-once guard for
+cron:  kv set --if-absent lock:nightly "$(date +%F)" || exit 0`,
+		Example: `  kv set greeting hello
+  printf 'multi\nline' | kv set note
+  kv set token < token.txt
+  kv set --ttl 90s session:42 active
+  kv set --if-absent job:2026-11-25 started`,
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: a.completeKeys(1),
+		RunE: a.run(func(cmd *cobra.Command, args []string) error {
+			c := cmd.Flags()
+			o.hasIf = c.Changed("if-value")
+			return a.runSet(&o, args)
+		}),
+	}
+	f := c.Flags()
+	f.StringVar(&o.valueFile, "value-file", "", "read the value from this file (keeps secrets off the command line)")
+	f.DurationVar(&o.ttl, "ttl", 0, "expire the value after this long (e.g. 90s, 12h)")
+	f.StringVar(&o.expiresAt, "expires-at", "", "expire the value at this RFC 3339 time")
+	f.BoolVar(&o.ifAbsent, "if-absent", false, "write only if KEY has no live value (exit 1 otherwise)")
+	f.StringVar(&o.ifValue, "if-value", "", "write only if the current value is exactly this (exit 1 otherwise)")
+	c.MarkFlagsMutuallyExclusive("ttl", "expires-at")
+	c.MarkFlagsMutuallyExclusive("if-absent", "if-value")
+	return c
+}
+
+func (a *app) runSet(o *setOptions, args []string) (err error) {
+	key := []byte(args[0])
+	value, err := a.readValue(o, args)
+	if err != nil {
+		return err
+	}
+	now, err := clock()
+	if err != nil {
+		return err
+	}
+	var exp time.Time
+	switch {
+	case o.ttl < 0:
+		return usagef("--ttl must be positive")
+	case o.ttl > 0:
+		exp = now().Add(o.ttl)
+	case o.expiresAt != "":
+		if exp, err = time.Parse(time.RFC3339Nano, o.expiresAt); err != nil {
+			return usagef("--expires-at: %v", err)
+		}
+	}
+	s, err := a.openWrite()
+	if err != nil {
+		return err
+	}
+	defer closeStore(s, &err)
+	return s.Update(func(tx *kv.Txn) error {
+		if o.ifAbsent || o.hasIf {
+			cur, err := tx.Get(key)
+			switch {
+			case errors.Is(err, kv.ErrNotFound):
+				if o.hasIf {
+					return fmt.Errorf("%w: %q has no value", kv.ErrConditionFailed, key)
+				}
+			case err != nil:
+				return err
+			case o.ifAbsent:
+				return fmt.Errorf("%w: %q already has a value", kv.ErrConditionFailed, key)
+			case !bytes.Equal(cur, []byte(o.ifValue)):
+				return fmt.Errorf("%w: the value of %q differs from --if-value", kv.ErrConditionFailed, key)
+			}
+		}
+		if exp.IsZero() {
+			tx.Set(key, value)
+		} else {
+			tx.SetExpiring(key, value, exp)
+		}
+		return nil
+	})
+}
+
+// readValue takes the value from the argument, --value-file or stdin, and
+// refuses one above the limit before reading it whole.
+func (a *app) readValue(o *setOptions, args []string) ([]byte, error) {
+	fromArg := len(args) == 2 && args[1] != "-"
+	if fromArg && o.valueFile != "" {
+		return nil, usagef("give the value as an argument or with --value-file, not both")
+	}
+	if fromArg {
+		if len(args[1]) > kv.MaxValueSize {
+			return nil, fmt.Errorf("%w: the limit is %d bytes", kv.ErrValueTooLarge, kv.MaxValueSize)
+		}
+		return []byte(args[1]), nil
+	}
+	r := a.stdin
+	name := "standard input"
+	if o.valueFile != "" {
+		f, err := os.Open(o.valueFile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r, name = f, o.valueFile
+	}
+	value, err := io.ReadAll(io.LimitReader(r, kv.MaxValueSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(value) > kv.MaxValueSize {
+		return nil, fmt.Errorf("%w: %s holds more than the limit of %d bytes", kv.ErrValueTooLarge, name, kv.MaxValueSize)
+	}
+	return value, nil
+}
