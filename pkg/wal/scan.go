@@ -165,7 +165,12 @@ func Salvage(data []byte) (records []Record, damaged [][2]int64) {
 	off := int64(HeaderSize)
 	if err != nil {
 		damaged = append(damaged, [2]int64{0, HeaderSize})
+		// The first sequence number is unknown: take that of an intact
+		// record right after the header, so that it is not skipped.
 		first = 0
+		if resync(data, HeaderSize) == HeaderSize {
+			first = binary.LittleEndian.Uint64(data[HeaderSize+8 : HeaderSize+16])
+		}
 	}
 	next := first
 	for off < int64(len(data)) {
