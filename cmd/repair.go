@@ -1,0 +1,66 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kvtool/kv/pkg/kv"
+)
+
+func (a *app) newRepairCmd() *cobra.Command {
+	var dryRun bool
+	c := &cobra.Command{
+		Use:   "repair",
+		Short: "Salvage every intact record of a damaged store",
+		Long: `Read every log and table of the store, keep every intact record and table
+block, copy each damaged file into a dated folder inside the data
+directory (damaged-YYYYMMDDTHHMMSSZ/), and rebuild the store from what was
+kept. Prints what it kept and what it could not read. --dry-run reports
+only and changes nothing. Nothing is deleted before its copy is durable.`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(cmd *cobra.Command, args []string) error {
+			format, err := a.outputFormat([]string{"table", "json"}, "table")
+			if err != nil {
+				return err
+			}
+			dir, opts, err := a.options(false)
+			if err != nil {
+				return err
+			}
+			rep, err := kv.Repair(dir, &kv.RepairOptions{Options: *opts, DryRun: dryRun})
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				b, err := json.MarshalIndent(rep, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(append(b, '\n'))
+				return err
+			}
+			w := a.stdout
+			fmt.Fprintf(w, "kept: %d log records and %d table entries, %d live keys\n", rep.Records, rep.Entries, rep.Keys)
+			for _, p := range rep.Lost {
+				fmt.Fprintf(w, "lost: %s\n", p)
+			}
+			for _, d := range rep.Damaged {
+				fmt.Fprintf(w, "damaged: %s\n", d)
+			}
+			switch {
+			case len(rep.Damaged) == 0:
+				fmt.Fprintln(w, "nothing to repair")
+			case dryRun:
+				fmt.Fprintln(w, "dry run: nothing changed")
+			default:
+				fmt.Fprintf(w, "repaired; damaged files copied to %s\n", rep.MovedTo)
+			}
+			return nil
+		}),
+	}
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be done, change nothing")
+	c.Flags().String("format", "", "output format: table or json")
+	return c
+}

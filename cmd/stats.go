@@ -1,0 +1,64 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) newStatsCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "stats",
+		Short: "Show keys, live and dead bytes, log and tables",
+		Long: `Show the store's figures: live keys, live bytes (keys and values), bytes
+on disk, dead bytes that compaction would reclaim, the log's size, each
+table with its size and entries, the garbage ratio and the format version.
+--format json for machines.`,
+		Args: cobra.NoArgs,
+		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			format, err := a.outputFormat([]string{"table", "json"}, "table")
+			if err != nil {
+				return err
+			}
+			s, err := a.openRead()
+			if err != nil {
+				return err
+			}
+			defer closeStore(s, &err)
+			st, err := s.Stats()
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				b, err := json.MarshalIndent(st, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = a.stdout.Write(append(b, '\n'))
+				return err
+			}
+			t := newTable(a.stdout, "figure", "value")
+			rows := [][]string{
+				{"keys", strconv.Itoa(st.Keys)},
+				{"live bytes", strconv.FormatInt(st.LiveBytes, 10)},
+				{"disk bytes", strconv.FormatInt(st.DiskBytes, 10)},
+				{"dead bytes", strconv.FormatInt(st.DeadBytes, 10)},
+				{"garbage ratio", fmt.Sprintf("%.3f", st.GarbageRatio)},
+				{"log", fmt.Sprintf("%s (%d bytes)", st.LogFile, st.LogBytes)},
+				{"tables", strconv.Itoa(len(st.Tables))},
+			}
+			for _, tb := range st.Tables {
+				rows = append(rows, []string{"  " + tb.File, fmt.Sprintf("%d bytes, %d entries", tb.Bytes, tb.Entries)})
+			}
+			rows = append(rows, []string{"format version", strconv.Itoa(st.FormatVersion)})
+			if err := t.Bulk(rows); err != nil {
+				return err
+			}
+			return t.Render()
+		}),
+	}
+	c.Flags().String("format", "", "output format: table or json")
+	return c
+}

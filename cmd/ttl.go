@@ -1,0 +1,53 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kvtool/kv/pkg/kv"
+)
+
+func (a *app) newTTLCmd() *cobra.Command {
+	var seconds bool
+	c := &cobra.Command{
+		Use:   "ttl KEY",
+		Short: "Print the time a key has left before it expires",
+		Long: `Print how long KEY has left before it expires (as 1m30s, or whole seconds
+with --seconds). Exits 1 when the key is missing or never expires.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeKeys(1),
+		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			now, err := clock()
+			if err != nil {
+				return err
+			}
+			s, err := a.openRead()
+			if err != nil {
+				return err
+			}
+			defer closeStore(s, &err)
+			_, exp, err := s.GetWithExpiry([]byte(args[0]))
+			if errors.Is(err, kv.ErrNotFound) {
+				return fmt.Errorf("%q: %w", args[0], err)
+			}
+			if err != nil {
+				return err
+			}
+			if exp.IsZero() {
+				return noError{fmt.Sprintf("%q has no expiry", args[0])}
+			}
+			left := exp.Sub(now())
+			if seconds {
+				_, err = fmt.Fprintln(a.stdout, int64(left.Round(time.Second)/time.Second))
+			} else {
+				_, err = fmt.Fprintln(a.stdout, left.Round(time.Second))
+			}
+			return err
+		}),
+	}
+	c.Flags().BoolVar(&seconds, "seconds", false, "print whole seconds")
+	return c
+}
