@@ -89,8 +89,8 @@ KV_SYNC, KV_FORMAT, KV_CONFIG), which beats the config file
 which beats the default.
 
 ` + exitCodesHelp,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
+		SilenceErrors: true,
+		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return a.loadConfig(cmd)
 		},
