@@ -27,7 +27,8 @@ const (
 	ExitIO = 5
 )
 
-const exitCodesHelp = `Exit status:
+// ExitCodesHelp lists the exit codes, for help texts and man pages.
+const ExitCodesHelp = `Exit status:
   0  success
   1  a clean "no": key not found, condition not met, verify found problems
   2  usage error: unknown flag or command, wrong arguments, invalid input

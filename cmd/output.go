@@ -40,11 +40,36 @@ func (a *app) outputFormat(allowed []string, fallback string) (string, error) {
 	return "", usagef("unknown format %q (want one of %s)", f, strings.Join(allowed, ", "))
 }
 
-// newTable returns a table writer for people at a terminal.
-func newTable(w io.Writer, header ...string) *tablewriter.Table {
+// table renders rows for people at a terminal. It uses tablewriter's
+// v0.0.x line: v1's package initialisation builds a width cache and
+// compiles regular expressions at every process start (about 0.4 ms and
+// 650 KB, a sixth of a one-shot kv get), whether or not a table is drawn.
+type table struct {
+	t *tablewriter.Table
+}
+
+// newTable returns a table with the given column headers.
+func newTable(w io.Writer, header ...string) *table {
 	t := tablewriter.NewWriter(w)
-	t.Header(header)
-	return t
+	t.SetHeader(header)
+	t.SetAutoWrapText(false)
+	t.SetAutoFormatHeaders(true)
+	return &table{t: t}
+}
+
+// Append adds a row.
+func (t *table) Append(row []string) { t.t.Append(row) }
+
+// Bulk adds rows.
+func (t *table) Bulk(rows [][]string) error {
+	t.t.AppendBulk(rows)
+	return nil
+}
+
+// Render writes the table.
+func (t *table) Render() error {
+	t.t.Render()
+	return nil
 }
 
 // jsonEntry is one key/value in json and jsonl output, and what kv load

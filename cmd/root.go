@@ -88,7 +88,13 @@ KV_SYNC, KV_FORMAT, KV_CONFIG), which beats the config file
 ($XDG_CONFIG_HOME/kv/config.yaml, keys dir, lock-timeout, sync, format),
 which beats the default.
 
-` + exitCodesHelp,
+` + ExitCodesHelp,
+		Example: `  kv set greeting hello          # store
+  kv get greeting                # hello
+  kv set token < token.txt       # secrets via stdin, never argv
+  kv incr hits                   # atomic counter
+  kv dump --format jsonl > backup.jsonl
+  kv verify                      # check every byte, print the digest`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

@@ -26,6 +26,9 @@ stores with equal contents).
 What a crash normally leaves (a torn log tail, files of an interrupted
 flush or compaction) is a note, not a problem. Exits 0 when there is no
 problem and 1 when there is one; --format json for machines.`,
+		Example: `  kv verify
+  kv verify --format json | jq .problems
+  kv verify >/dev/null || echo "store damaged: run kv repair"`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			format, err := a.outputFormat([]string{"table", "json"}, "table")

@@ -28,7 +28,7 @@ func run(completionsDir, manDir string) error {
 	if err := cmd.WriteGenerated(completionsDir, comp); err != nil {
 		return err
 	}
-	pages, err := cmd.ManPages()
+	pages, err := ManPages()
 	if err != nil {
 		return err
 	}
