@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,13 +21,59 @@ import (
 	"github.com/kvtool/kv/pkg/kv"
 )
 
+// helperCommands are the programs a script can exec: the test binary acts
+// as each of them when run under its name. main_unix_test.go adds kvumask.
+var helperCommands = map[string]func(){
+	"kv":       func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	"kvlock":   holdLock,
+	"exitcode": exitCode,
+}
+
 // TestMain lets the test binary act as kv (and its helper commands) when
 // a script runs them with exec.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"kv":     func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-		"kvlock": holdLock,
-	})
+	testscript.Main(m, helperCommands)
+}
+
+// exitCode is `exitcode N PROG [ARGS...]`: it runs PROG with ARGS, passing
+// standard input, output and error straight through, and exits 0 if PROG
+// exited with status N, or 1 (with a note on stderr) if it did not.
+//
+// This is how scripts check kv's exact exit status, which testscript's
+// exec cannot: `! exec kv ...` only says "non-zero", and a custom script
+// command (one that runs in the test process) cannot see the input set
+// with the stdin command. Write it positively, and check the output of
+// PROG with stdout and stderr as usual:
+//
+//	stdin input.txt
+//	exec exitcode 2 kv -d $WORK/st batch
+//	stderr 'line 3'
+func exitCode() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: exitcode N PROG [ARGS...]")
+		os.Exit(2)
+	}
+	want, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "exitcode:", err)
+		os.Exit(2)
+	}
+	c := exec.Command(os.Args[2], os.Args[3:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	got := 0
+	if err := c.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() < 0 {
+			fmt.Fprintln(os.Stderr, "exitcode:", err)
+			os.Exit(1)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		fmt.Fprintf(os.Stderr, "exitcode: %s exited with status %d, want %d\n", os.Args[2], got, want)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // holdLock is `kvlock DIR DURATION [shared]`: it opens the store in DIR
@@ -177,6 +229,115 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 			ts.Fatalf("%s has mode %04o, want %s%04o", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 		}
 	},
+	// writebytes FILE HEX...: create or replace FILE with the bytes HEX
+	// spells (for binary data a txtar file cannot hold: NUL, 0xff, ...);
+	// HEX may be split into several arguments.
+	"writebytes": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: writebytes FILE HEX...")
+		}
+		data, err := hex.DecodeString(strings.Join(args[1:], ""))
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o600))
+	},
+	// writebytesat FILE OFFSET HEX: overwrite the bytes of FILE at OFFSET
+	// (a negative OFFSET counts from the end) with the bytes HEX spells;
+	// the file grows if they run past its end. HEX may be split into
+	// several arguments, e.g. one per field.
+	"writebytesat": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 3 {
+			ts.Fatalf("usage: writebytesat FILE OFFSET HEX...")
+		}
+		off, err := strconv.ParseInt(args[1], 10, 64)
+		ts.Check(err)
+		writeHexAt(ts, ts.MkAbs(args[0]), off, strings.Join(args[2:], " "))
+	},
+	// fixmanifestcrc FILE: rewrite the last line of a MANIFEST as the
+	// CRC-32C (Castagnoli) of everything before it, as kv writes it
+	// ("crc32c %08x"), so that a hand-edited manifest passes its checksum
+	// and only the edit itself is tested.
+	"fixmanifestcrc": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: fixmanifestcrc FILE")
+		}
+		name := ts.MkAbs(args[0])
+		data, err := os.ReadFile(name)
+		ts.Check(err)
+		body := bytes.TrimSuffix(data, []byte("\n"))
+		i := bytes.LastIndexByte(body, '\n')
+		if i < 0 || !bytes.HasPrefix(body[i+1:], []byte("crc32c ")) {
+			ts.Fatalf("%s does not end with a crc32c line", args[0])
+		}
+		body = body[:i+1]
+		sum := crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli))
+		ts.Check(os.WriteFile(name, fmt.Appendf(body, "crc32c %08x\n", sum), 0o600))
+	},
+	// cpglob PATTERN DEST: copy the one file matching the glob PATTERN to
+	// DEST, for files whose names a script cannot know in advance (the
+	// dated folder kv repair creates); fails unless exactly one matches.
+	"cpglob": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: cpglob PATTERN DEST")
+		}
+		matches, err := filepath.Glob(ts.MkAbs(args[0]))
+		ts.Check(err)
+		if len(matches) != 1 {
+			ts.Fatalf("%d files match %s, want 1: %q", len(matches), args[0], matches)
+		}
+		data, err := os.ReadFile(matches[0])
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), data, 0o600))
+	},
+	// expandenv FILE: replace $VAR and ${VAR} in FILE with the script's
+	// environment, e.g. to write absolute paths under $WORK into a config
+	// file.
+	"expandenv": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: expandenv FILE")
+		}
+		name := ts.MkAbs(args[0])
+		ts.Check(os.WriteFile(name, []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o600))
+	},
+	// cmpmatch REGEXP FILE1 FILE2: the lines of FILE1 and of FILE2 that
+	// match REGEXP are the same, and there is at least one. With
+	// cp stdout FILE, it compares one field of two commands' outputs,
+	// such as the digest lines of two kv verify reports.
+	"cmpmatch": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 3 {
+			ts.Fatalf("usage: cmpmatch REGEXP FILE1 FILE2")
+		}
+		re, err := regexp.Compile("(?m)" + args[0])
+		ts.Check(err)
+		a := re.FindAllString(ts.ReadFile(args[1]), -1)
+		b := re.FindAllString(ts.ReadFile(args[2]), -1)
+		if len(a) == 0 || len(b) == 0 {
+			ts.Fatalf("%q matches nothing in %s or %s", args[0], args[1], args[2])
+		}
+		same := strings.Join(a, "\n") == strings.Join(b, "\n")
+		if same == neg {
+			ts.Fatalf("matches of %q: %s has %q, %s has %q", args[0], args[1], a, args[2], b)
+		}
+	},
+}
+
+// writeHexAt decodes hexText (spaces allowed between bytes) and writes it
+// into name at off, which must lie within the file (at its end to append).
+func writeHexAt(ts *testscript.TestScript, name string, off int64, hexText string) {
+	data, err := hex.DecodeString(strings.Join(strings.Fields(hexText), ""))
+	ts.Check(err)
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	ts.Check(err)
+	st, err := f.Stat()
+	ts.Check(err)
+	if off < 0 {
+		off += st.Size()
+	}
+	if off < 0 || off > st.Size() {
+		ts.Fatalf("offset %d outside %s (%d bytes)", off, name, st.Size())
+	}
+	_, err = f.WriteAt(data, off)
+	ts.Check(err)
+	ts.Check(f.Close())
 }
 
 func readDir(ts *testscript.TestScript, dir string) map[string][]byte {
