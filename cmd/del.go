@@ -30,6 +30,9 @@ value is exactly OLD; otherwise nothing changes and kv del exits 1.`,
 			if conditional && len(args) != 1 {
 				return usagef("--if-value takes exactly one KEY")
 			}
+			if err := checkKeys(args...); err != nil {
+				return err
+			}
 			s, err := a.openWrite()
 			if err != nil {
 				return err

@@ -23,6 +23,9 @@ stdout, a message on stderr, and exits 1.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeKeys(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			if err := checkKeys(args[0]); err != nil {
+				return err
+			}
 			s, err := a.openRead()
 			if err != nil {
 				return err

@@ -27,6 +27,9 @@ Flags go before KEY, so that a negative DELTA needs no "--".`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: a.completeKeys(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			if err := checkKeys(args[0]); err != nil {
+				return err
+			}
 			delta := int64(1)
 			if len(args) == 2 {
 				if delta, err = strconv.ParseInt(args[1], 10, 64); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -65,6 +66,9 @@ cron:  kv set --if-absent lock:nightly "$(date +%F)" || exit 0`,
 }
 
 func (a *app) runSet(o *setOptions, args []string) (err error) {
+	if err := checkKeys(args[0]); err != nil {
+		return err
+	}
 	key := []byte(args[0])
 	value, err := a.readValue(o, args)
 	if err != nil {
@@ -132,6 +136,11 @@ func (a *app) readValue(o *setOptions, args []string) ([]byte, error) {
 	name := "standard input"
 	if o.valueFile != "" {
 		f, err := os.Open(o.valueFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Like a missing --config: the user named a file that is not
+			// there, a usage error rather than an I/O failure.
+			return nil, usagef("--value-file %s: no such file", o.valueFile)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,9 @@ with --seconds). Exits 1 when the key is missing or never expires.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeKeys(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			if err := checkKeys(args[0]); err != nil {
+				return err
+			}
 			now, err := clock()
 			if err != nil {
 				return err
