@@ -164,7 +164,7 @@ func Salvage(data []byte) (records []Record, damaged [][2]int64) {
 	first, err := DecodeHeader(data)
 	off := int64(HeaderSize)
 	if err != nil {
-		damaged = append(damaged, [2]int64{0, HeaderSize})
+		damaged = append(damaged, [2]int64{0, min(HeaderSize, int64(len(data)))})
 		// The first sequence number is unknown: take that of an intact
 		// record right after the header, so that it is not skipped.
 		first = 0

@@ -29,8 +29,7 @@ const firstSeq = 100
 
 // buildLog returns a log of the test batches and the start offset of every
 // record, plus the end offset as the last element.
-func buildLog(t testing.TB) ([]byte, []int64) {
-	t.Helper()
+func buildLog() ([]byte, []int64) {
 	data := AppendHeader(nil, firstSeq)
 	offs := []int64{int64(len(data))}
 	for i, ops := range batches() {
@@ -56,7 +55,7 @@ func normOps(ops []Op) []Op {
 }
 
 func TestRecordRoundTrip(t *testing.T) {
-	data, offs := buildLog(t)
+	data, offs := buildLog()
 	var got []Record
 	res, err := Scan(data, func(r Record) error { got = append(got, r); return nil })
 	if err != nil {
@@ -226,7 +225,7 @@ type outcome struct {
 }
 
 func TestCorruptionTable(t *testing.T) {
-	orig, offs := buildLog(t)
+	orig, offs := buildLog()
 	n := len(offs) - 1 // records
 	end := offs[n]
 	want := batches()
@@ -399,7 +398,7 @@ func TestSequenceChecked(t *testing.T) {
 }
 
 func TestSalvage(t *testing.T) {
-	orig, offs := buildLog(t)
+	orig, offs := buildLog()
 	n := len(offs) - 1
 	seqs := func(rs []Record) []uint64 {
 		var s []uint64
