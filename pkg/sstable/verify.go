@@ -2,7 +2,12 @@ package sstable
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash/crc32"
+	"maps"
+	"slices"
 
 	"github.com/kvtool/kv/pkg/wal"
 )
@@ -91,28 +96,90 @@ func asProblem(err error) Problem {
 }
 
 // Salvage returns every entry of every intact data block, in order, for
-// repair; damaged blocks are skipped and reported.
+// repair; damaged blocks are skipped and reported. Blocks are found through
+// the index where it is intact; where it is not (a damaged index chunk,
+// footer or checksum array), by walking the data region from its start,
+// recognising each block by the CRC that follows its entries, so damage to
+// the metadata loses no data.
 func Salvage(data []byte) (ops []wal.Op, lost []Problem) {
+	known := map[uint64]blockHandle{} // block start -> handle, from the index
+	limit := uint64(len(data))
 	r, err := Open(data)
 	if err != nil {
-		return nil, []Problem{asProblem(err)}
+		// The end of the data region is unknown: walk the whole file
+		// (no CRC follows the bytes of the index, filter or footer).
+		lost = append(lost, asProblem(err))
+	} else {
+		limit = r.f.dataLen
+		for i := 0; i < int(r.f.blocks); i++ {
+			h, err := r.indexEntry(i)
+			if err != nil {
+				lost = append(lost, asProblem(err))
+				continue
+			}
+			known[h.offset] = h
+		}
 	}
-	for i := 0; i < int(r.f.blocks); i++ {
-		body, h, err := r.block(i)
-		if err != nil {
-			lost = append(lost, asProblem(err))
+	starts := slices.Sorted(maps.Keys(known))
+	for s := uint64(0); s < limit; {
+		if h, ok := known[s]; ok {
+			b := data[h.offset : h.offset+h.len]
+			body := b[:len(b)-4]
+			if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+				lost = append(lost, Problem{Offset: int64(s), Reason: "data block checksum mismatch"})
+			} else {
+				ops, lost = blockOps(ops, lost, body, s)
+			}
+			s += h.len
 			continue
 		}
-		p := body
-		for len(p) > 0 {
-			op, rest, err := wal.DecodeOp(p)
-			if err != nil {
-				lost = append(lost, Problem{Offset: int64(h.offset) + int64(len(body)-len(p)), Reason: err.Error()})
-				break
-			}
-			ops = append(ops, op)
-			p = rest
+		body, ok := findBlock(data[s:limit])
+		if ok {
+			ops, lost = blockOps(ops, lost, body, s)
+			s += uint64(len(body)) + 4
+			continue
 		}
+		// Skip to the next block the index knows, if any.
+		next := limit
+		if i, _ := slices.BinarySearch(starts, s+1); i < len(starts) && starts[i] < limit {
+			next = starts[i]
+		}
+		if r != nil {
+			lost = append(lost, Problem{Offset: int64(s), Reason: fmt.Sprintf("%d bytes of data with no intact block", next-s)})
+		}
+		s = next
+	}
+	return ops, lost
+}
+
+// findBlock recognises a data block at the start of p without the index:
+// whole entries followed by the CRC-32C of exactly those entries.
+func findBlock(p []byte) (body []byte, ok bool) {
+	var crc uint32
+	for pos := 0; pos < len(p); {
+		_, rest, err := wal.DecodeOp(p[pos:])
+		if err != nil {
+			return nil, false
+		}
+		end := len(p) - len(rest)
+		crc = crc32.Update(crc, crcTable, p[pos:end])
+		pos = end
+		if pos+4 <= len(p) && binary.LittleEndian.Uint32(p[pos:]) == crc {
+			return p[:pos], true
+		}
+	}
+	return nil, false
+}
+
+// blockOps appends the entries of a checked block starting at off.
+func blockOps(ops []wal.Op, lost []Problem, body []byte, off uint64) ([]wal.Op, []Problem) {
+	for p := body; len(p) > 0; {
+		op, rest, err := wal.DecodeOp(p)
+		if err != nil {
+			return ops, append(lost, Problem{Offset: int64(off) + int64(len(body)-len(p)), Reason: err.Error()})
+		}
+		ops = append(ops, op)
+		p = rest
 	}
 	return ops, lost
 }

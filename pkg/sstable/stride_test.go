@@ -1,0 +1,7 @@
+//go:build !race
+
+package sstable
+
+// flipStride is the step between flipped bytes in TestEveryByteFlip: every
+// byte normally, a dense sample under the (much slower) race detector.
+const flipStride = 1
