@@ -45,7 +45,7 @@ where a torn tail starts. It exits 4 if it meets corruption.`,
   kv dump --wal`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			format, err := a.outputFormat(dumpFormats, "jsonl")
+			format, err := a.outputFormat(cmd, dumpFormats, "jsonl")
 			if err != nil {
 				return err
 			}

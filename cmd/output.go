@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
@@ -22,10 +24,25 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// knownFormats are the output formats of all commands together.
+var knownFormats = []string{"table", "json", "jsonl", "tsv"}
+
 // outputFormat resolves --format (or KV_FORMAT / config): an explicit
 // choice, else table on a terminal and fallback otherwise.
-func (a *app) outputFormat(allowed []string, fallback string) (string, error) {
+//
+// KV_FORMAT and the config key format are shared by every command, so a
+// format that suits one command but not this one (format: tsv, for dump,
+// seen by verify) is ignored here rather than refused: otherwise one
+// setting for dump would break verify, stats and repair. A format given
+// with this command's own --format, or one no command knows (a typo), is
+// still a usage error.
+func (a *app) outputFormat(cmd *cobra.Command, allowed []string, fallback string) (string, error) {
 	f := a.v.GetString("format")
+	if f != "" && !slices.Contains(allowed, f) && slices.Contains(knownFormats, f) {
+		if fl := cmd.Flags().Lookup("format"); fl == nil || !fl.Changed {
+			f = ""
+		}
+	}
 	if f == "" {
 		if isTerminal(a.stdout) {
 			return "table", nil
@@ -141,8 +158,9 @@ func marshalLine(v any) ([]byte, error) {
 }
 
 // escapeTSV makes a field safe for one TSV cell, reversibly: backslash,
-// tab, newline and carriage return are escaped, and bytes that are not
-// UTF-8 become \xHH.
+// tab, newline and carriage return are escaped, and the other ASCII
+// control bytes (NUL above all, which shell tools cannot carry) and bytes
+// that are not UTF-8 become \xHH.
 func escapeTSV(b []byte) string {
 	var sb strings.Builder
 	for len(b) > 0 {
@@ -158,6 +176,8 @@ func escapeTSV(b []byte) string {
 			sb.WriteString(`\n`)
 		case r == '\r':
 			sb.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&sb, `\x%02x`, b[0])
 		default:
 			sb.Write(b[:size])
 		}

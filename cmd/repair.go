@@ -21,7 +21,7 @@ kept. Prints what it kept and what it could not read. --dry-run reports
 only and changes nothing. Nothing is deleted before its copy is durable.`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			format, err := a.outputFormat([]string{"table", "json"}, "table")
+			format, err := a.outputFormat(cmd, []string{"table", "json"}, "table")
 			if err != nil {
 				return err
 			}

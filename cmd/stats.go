@@ -18,7 +18,7 @@ table with its size and entries, the garbage ratio and the format version.
 --format json for machines.`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
-			format, err := a.outputFormat([]string{"table", "json"}, "table")
+			format, err := a.outputFormat(cmd, []string{"table", "json"}, "table")
 			if err != nil {
 				return err
 			}

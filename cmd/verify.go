@@ -31,7 +31,7 @@ problem and 1 when there is one; --format json for machines.`,
   kv verify >/dev/null || echo "store damaged: run kv repair"`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			format, err := a.outputFormat([]string{"table", "json"}, "table")
+			format, err := a.outputFormat(cmd, []string{"table", "json"}, "table")
 			if err != nil {
 				return err
 			}
