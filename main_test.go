@@ -275,12 +275,19 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 	// cpglob PATTERN DEST: copy the one file matching the glob PATTERN to
 	// DEST, for files whose names a script cannot know in advance (the
 	// dated folder kv repair creates); fails unless exactly one matches.
+	// ! cpglob PATTERN DEST fails if anything matches (and copies nothing).
 	"cpglob": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {
 			ts.Fatalf("usage: cpglob PATTERN DEST")
 		}
 		matches, err := filepath.Glob(ts.MkAbs(args[0]))
 		ts.Check(err)
+		if neg {
+			if len(matches) > 0 {
+				ts.Fatalf("%s matches %q", args[0], matches)
+			}
+			return
+		}
 		if len(matches) != 1 {
 			ts.Fatalf("%d files match %s, want 1: %q", len(matches), args[0], matches)
 		}
