@@ -213,6 +213,19 @@ func (db *DB) openReadWrite() error {
 	if err := db.removeLeftovers(); err != nil {
 		return err
 	}
+	// What this open found may not be durable yet: a handle that failed
+	// (or a process that died) after renaming a manifest but before
+	// syncing the directory, or after writing a record but before syncing
+	// the log, leaves state that a power loss would undo. Make it durable
+	// before any write is acknowledged on top of it, or a crash would take
+	// the acknowledged writes with it. When nothing is dirty these syncs
+	// cost next to nothing.
+	if err := db.walFile.Sync(); err != nil {
+		return err
+	}
+	if err := db.fs.SyncDir(db.dir); err != nil {
+		return err
+	}
 	if db.walEnd > db.opts.FlushThreshold {
 		// A log left over the threshold (a flush that failed or was cut
 		// short) is flushed now, so every open stays bounded.
@@ -286,9 +299,6 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 		// What a crash leaves: the write was never acknowledged. Cut it
 		// off so the next record follows the last whole one.
 		if err := f.Truncate(res.End); err != nil {
-			return err
-		}
-		if err := f.Sync(); err != nil {
 			return err
 		}
 	}
