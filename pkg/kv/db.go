@@ -188,8 +188,14 @@ func (db *DB) tableError(name string, err error) error {
 }
 
 func (db *DB) openReadWrite() error {
-	if err := db.fs.MkdirAll(db.dir); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+	if _, err := db.fs.Stat(db.dir); errors.Is(err, fs.ErrNotExist) {
+		if err := db.fs.MkdirAll(db.dir); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+		// The new directory's own entry must survive a crash too.
+		if err := db.fs.SyncDir(filepath.Dir(filepath.Clean(db.dir))); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
 	}
 	lock, err := db.fs.Lock(db.path(LockFileName), true, true, db.opts.LockTimeout)
 	if err != nil {
@@ -241,8 +247,17 @@ func (db *DB) create() (*manifest.Manifest, error) {
 		return nil, err
 	}
 	for _, n := range names {
-		if _, _, ok := manifest.ParseName(n); ok {
+		if _, _, ok := manifest.ParseName(n); ok && !db.emptyLog(n) {
 			return nil, db.corrupt(manifest.FileName, -1, "missing, but store files such as %s are present (run kv repair)", n)
+		}
+	}
+	// Only empty logs, if anything: a crash cut an earlier create short
+	// before its manifest was written. They hold nothing; start afresh.
+	for _, n := range names {
+		if _, _, ok := manifest.ParseName(n); ok {
+			if err := db.fs.Remove(db.path(n)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	man := &manifest.Manifest{WAL: 1, NextFile: 2}
@@ -253,6 +268,16 @@ func (db *DB) create() (*manifest.Manifest, error) {
 		return nil, err
 	}
 	return man, nil
+}
+
+// emptyLog reports whether name is a log holding no record (a header, a
+// part of one, or nothing), which a crash during create can leave.
+func (db *DB) emptyLog(name string) bool {
+	if _, ext, _ := manifest.ParseName(name); ext != "wal" {
+		return false
+	}
+	st, err := db.fs.Stat(db.path(name))
+	return err == nil && st.Size <= wal.HeaderSize
 }
 
 // createWAL writes a new, empty, synced log.

@@ -20,6 +20,8 @@ const (
 	// DefaultFlushThreshold is the log size past which the memtable is
 	// written out as a table.
 	DefaultFlushThreshold = 4 << 20
+	// MaxFlushThreshold caps Options.FlushThreshold.
+	MaxFlushThreshold = 256 << 20
 	// DefaultLockTimeout is how long Open waits for the lock.
 	DefaultLockTimeout = 10 * time.Second
 )
@@ -37,9 +39,11 @@ type Options struct {
 	// ErrLocked. Zero means DefaultLockTimeout; negative means try once.
 	LockTimeout time.Duration
 	// NoSync skips the fdatasync after each write. THIS IS UNSAFE: a write
-	// is then acknowledged before it is durable, and a crash (of the
-	// machine, not the process) can lose it. Flushes and compactions still
-	// sync, so the store itself never becomes inconsistent.
+	// is then acknowledged before it is durable, and a crash of the
+	// machine (not of the process) can lose it; the kernel may also have
+	// written later log pages before earlier ones, leaving a hole that
+	// Open reports as corruption and kv repair salvages around. Flushes
+	// and compactions still sync, so tables and manifest stay consistent.
 	NoSync bool
 	// FlushThreshold is the log size in bytes past which the memtable is
 	// flushed to a table; it bounds what every open replays. Zero means
@@ -63,6 +67,9 @@ func (o Options) withDefaults() Options {
 	if o.FlushThreshold <= 0 {
 		o.FlushThreshold = DefaultFlushThreshold
 	}
+	// A log never holds a record the reader would refuse, and stays small
+	// enough to replay in memory.
+	o.FlushThreshold = min(o.FlushThreshold, MaxFlushThreshold)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -1,15 +1,16 @@
 package kv
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
+	"github.com/kvtool/kv/pkg/vfs"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -70,7 +71,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	db.lock = lock
 
 	rep := &RepairReport{Damaged: []string{}, Lost: []Problem{}}
-	logs, tables, maxNum, err := db.repairSources(rep)
+	logs, tables, minSeq, maxNum, err := db.repairSources(rep)
 	if err != nil {
 		return nil, err
 	}
@@ -104,19 +105,24 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			continue
 		}
 		// A torn tail is what a crash leaves, not damage.
-		res, scanErr := wal.Scan(data, nil)
+		_, scanErr := wal.Scan(data, nil)
 		records, damaged := wal.Salvage(data)
 		for _, r := range records {
-			state.apply(cloneOps(r.Ops))
+			// Records before minSeq were flushed into a table already
+			// (see repairSources); replaying them would bring back values
+			// that later tables overwrote.
+			if r.Seq >= minSeq {
+				state.apply(cloneOps(r.Ops))
+			}
 		}
 		release()
 		rep.Records += len(records)
+		// A clean scan, torn tail or not, means nothing was lost; only a
+		// scan error makes the file damaged.
 		if scanErr != nil {
 			db.markDamaged(rep, name)
 			for _, d := range damaged {
-				if res.Torn == nil || d[0] < res.Torn.Offset {
-					rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: d[0], Reason: fmt.Sprintf("%d unreadable bytes", d[1]-d[0])})
-				}
+				rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: d[0], Reason: fmt.Sprintf("%d unreadable bytes", d[1]-d[0])})
 			}
 		}
 	}
@@ -175,17 +181,31 @@ func (db *DB) markDamaged(rep *RepairReport, name string) {
 	}
 }
 
-// repairSources decides which files hold the store: those the manifest
-// names, or, when it is damaged or missing, every log and table, newest
-// (highest number) first.
-func (db *DB) repairSources(rep *RepairReport) (logs, tables []uint64, maxNum uint64, err error) {
+// repairSources decides which files hold the store and in which order to
+// replay them. With a readable manifest: the files it names, tables newest
+// first, and every record of its log. When the manifest is damaged or
+// missing: every table, newest (highest number) first, since a table's
+// number orders its contents; and of the logs, only the records from the
+// first sequence number of the newest log on. A log is created only after
+// the table holding everything before it is synced (flush, compact,
+// ingest), so older records are in some table, and replaying a leftover
+// older log would resurrect overwritten values.
+func (db *DB) repairSources(rep *RepairReport) (logs, tables []uint64, minSeq, maxNum uint64, err error) {
 	names, err := db.fs.List(db.dir)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, 0, err
 	}
+	var walNums []uint64
 	for _, n := range names {
-		if num, _, ok := manifest.ParseName(n); ok && num > maxNum {
-			maxNum = num
+		num, ext, ok := manifest.ParseName(n)
+		if !ok {
+			continue
+		}
+		maxNum = max(maxNum, num)
+		if ext == "wal" {
+			walNums = append(walNums, num)
+		} else {
+			tables = append(tables, num)
 		}
 	}
 	man, merr := manifest.Read(db.fs, db.dir)
@@ -193,36 +213,44 @@ func (db *DB) repairSources(rep *RepairReport) (logs, tables []uint64, maxNum ui
 		if man.NextFile > maxNum {
 			maxNum = man.NextFile - 1
 		}
+		tables = tables[:0]
 		for _, t := range man.Tables {
 			tables = append(tables, t.Num)
 		}
-		return []uint64{man.WAL}, tables, maxNum, nil
+		return []uint64{man.WAL}, tables, 0, maxNum, nil
 	}
 	if !errors.Is(merr, fs.ErrNotExist) {
 		rep.Lost = append(rep.Lost, Problem{File: db.path(manifest.FileName), Offset: -1, Reason: merr.Error()})
 		db.markDamaged(rep, manifest.FileName)
 	} else if maxNum > 0 {
 		rep.Lost = append(rep.Lost, Problem{File: db.path(manifest.FileName), Offset: -1, Reason: "missing"})
-		rep.Damaged = append(rep.Damaged, manifest.FileName)
+		db.markDamaged(rep, manifest.FileName)
 	}
-	for i := len(names) - 1; i >= 0; i-- {
-		num, ext, ok := manifest.ParseName(names[i])
-		switch {
-		case !ok:
-		case ext == "wal":
-			logs = append([]uint64{num}, logs...)
-		default:
-			tables = append(tables, num)
+	slices.Sort(walNums)
+	slices.SortFunc(tables, func(a, b uint64) int { return cmp.Compare(b, a) })
+	if len(walNums) > 0 {
+		newest := walNums[len(walNums)-1]
+		if data, err := vfs.ReadFile(db.fs, db.path(walName(newest))); err == nil {
+			if first, err := wal.DecodeHeader(data); err == nil {
+				minSeq = first
+			}
 		}
 	}
-	return logs, tables, maxNum, nil
+	return walNums, tables, minSeq, maxNum, nil
 }
 
 // copyAside copies every damaged file into damaged-<time>/ and syncs it,
 // before anything else changes.
 func (db *DB) copyAside(rep *RepairReport) error {
-	folder := "damaged-" + time.Now().UTC().Format("20060102T150405Z")
+	folder := "damaged-" + db.opts.Now().UTC().Format("20060102T150405Z")
 	target := db.path(folder)
+	// Never mix two repairs' copies: find an unused name.
+	for i := 2; ; i++ {
+		if _, err := db.fs.Stat(target); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		target = db.path(fmt.Sprintf("%s-%d", folder, i))
+	}
 	if err := db.fs.MkdirAll(target); err != nil {
 		return err
 	}

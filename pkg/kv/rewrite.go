@@ -56,6 +56,15 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 		}
 	}
 	newTables = append(newTables, db.man.Tables[replaced:]...)
+	// Make the new files' directory entries durable before the manifest
+	// names them, rather than rely on the filesystem ordering the
+	// manifest's rename after their creation.
+	if err := db.fs.SyncDir(db.dir); err != nil {
+		if opened != nil {
+			opened.release()
+		}
+		return db.fail(err)
+	}
 	man := &manifest.Manifest{WAL: walNum, NextFile: next, Tables: newTables}
 	if err := manifest.Write(db.fs, db.dir, man); err != nil {
 		if opened != nil {

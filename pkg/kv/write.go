@@ -73,7 +73,7 @@ func (db *DB) fail(err error) error {
 }
 
 func (db *DB) applyLocked(ops []wal.Op) error {
-	if int64(wal.EncodedSize(ops)) > db.opts.FlushThreshold {
+	if size := int64(wal.EncodedSize(ops)); size > db.opts.FlushThreshold || size > wal.MaxRecordSize {
 		// A batch larger than the log threshold becomes a table of its
 		// own, made live by one manifest write: still all or nothing,
 		// without writing the data twice.
@@ -183,3 +183,17 @@ func (tx *Txn) Delete(key []byte) {
 
 // errStop ends a scan early without error.
 var errStop = errors.New("stop")
+
+// Sync makes every write so far durable. With Options.NoSync it is how a
+// bulk load pays for one fdatasync at the end instead of one per batch.
+func (db *DB) Sync() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if err := db.writable(); err != nil {
+		return err
+	}
+	if err := db.walFile.Sync(); err != nil {
+		return db.fail(fmt.Errorf("sync %s: %w", db.walName(), err))
+	}
+	return nil
+}

@@ -84,7 +84,9 @@ func ParseName(name string) (num uint64, ext string, ok bool) {
 		}
 	}
 	num, err := strconv.ParseUint(base, 10, 64)
-	if err != nil || num == 0 {
+	// Only the canonical spelling names a file: 0000001.sst is not
+	// 000001.sst, so the engine and Verify agree on every name.
+	if err != nil || num == 0 || fmt.Sprintf("%06d", num) != base {
 		return 0, "", false
 	}
 	return num, ext, true

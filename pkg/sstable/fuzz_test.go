@@ -17,6 +17,7 @@ func rawTable(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
 	var data, index, offsets []byte
 	for i, body := range bodies {
 		off := len(data)
+		body = withStarts(body)
 		data = append(data, body...)
 		data = binary.LittleEndian.AppendUint32(data, crc32.Checksum(body, crcTable))
 		offsets = binary.LittleEndian.AppendUint32(offsets, uint32(len(index)))
@@ -40,6 +41,32 @@ func rawTable(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
 		dataLen: uint64(len(data)), indexLen: uint64(indexLen), bloomLen: uint64(len(meta) - indexLen),
 		blocks: uint64(len(bodies)), entries: uint64(len(bloomKeys)), sumsCRC: crc32.Checksum(sums, crcTable),
 	}.encode()...)
+}
+
+// withStarts appends a block's array of entry offsets and its length,
+// parsing the entries leniently (no limits) so that hand-built blocks with
+// oversized keys still get a well-formed array.
+func withStarts(body []byte) []byte {
+	var starts []uint16
+	for p := 0; p < len(body); {
+		starts = append(starts, uint16(p))
+		kind := body[p]
+		p++
+		kl, n := binary.Uvarint(body[p:])
+		p += n + int(kl)
+		if wal.Kind(kind) != wal.KindDelete && p < len(body) {
+			vl, m := binary.Uvarint(body[p:])
+			p += m + int(vl)
+		}
+		if wal.Kind(kind) == wal.KindSetExpiring {
+			p += 8
+		}
+	}
+	out := append([]byte(nil), body...)
+	for _, o := range starts {
+		out = binary.LittleEndian.AppendUint16(out, o)
+	}
+	return binary.LittleEndian.AppendUint16(out, uint16(len(starts)))
 }
 
 // resealTable recomputes, in place, every checksum of a table that its

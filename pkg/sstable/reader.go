@@ -117,14 +117,15 @@ func (r *Reader) indexEntry(i int) (blockHandle, error) {
 	if pos >= uint64(len(r.index)) {
 		return blockHandle{}, corrupt(r.metaOff+int64(posOff), "index entry %d points outside the index", i)
 	}
-	// Check the key length first, then exactly the bytes the entry spans,
-	// so a lookup checks one or two chunks, not a key's worth of them.
+	// Read the key length unchecked (it is only used to bound the span),
+	// then check exactly the bytes the entry spans: one or two chunks per
+	// lookup step, not a key's worth of them.
 	rest := uint64(len(r.index)) - pos
-	if err := r.checkMeta(pos, min(rest, binary.MaxVarintLen64)); err != nil {
-		return blockHandle{}, err
-	}
 	kl, n := binary.Uvarint(r.index[pos : pos+min(rest, binary.MaxVarintLen64)])
 	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > rest-uint64(n) {
+		if err := r.checkMeta(pos, min(rest, binary.MaxVarintLen64)); err != nil {
+			return blockHandle{}, err
+		}
 		return blockHandle{}, bad("bad key length")
 	}
 	span := min(rest, uint64(n)+kl+2*binary.MaxVarintLen64)
@@ -149,21 +150,37 @@ func (r *Reader) indexEntry(i int) (blockHandle, error) {
 	return blockHandle{lastKey: key, offset: off, len: ln}, nil
 }
 
-// block returns the entries of block i (without its CRC), checked.
+// block returns the entries of block i (without its offsets and CRC),
+// checked.
 func (r *Reader) block(i int) ([]byte, blockHandle, error) {
-	h, err := r.indexEntry(i)
+	entries, _, h, err := r.blockWithStarts(i)
+	return entries, h, err
+}
+
+// blockWithStarts returns block i's entries and its array of entry
+// offsets (little-endian uint16 each), checked.
+func (r *Reader) blockWithStarts(i int) (entries, starts []byte, h blockHandle, err error) {
+	h, err = r.indexEntry(i)
 	if err != nil {
-		return nil, h, err
+		return nil, nil, h, err
 	}
 	b := r.data[h.offset : h.offset+h.len]
 	body := b[:len(b)-4]
 	if !r.checkedBlocks.has(i) {
 		if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
-			return nil, h, corrupt(int64(h.offset), "data block %d checksum mismatch", i)
+			return nil, nil, h, corrupt(int64(h.offset), "data block %d checksum mismatch", i)
 		}
 		r.checkedBlocks.set(i)
 	}
-	return body, h, nil
+	if len(body) < 2 {
+		return nil, nil, h, corrupt(int64(h.offset), "data block %d too short", i)
+	}
+	n := int(binary.LittleEndian.Uint16(body[len(body)-2:]))
+	if n == 0 || 2+2*n > len(body) {
+		return nil, nil, h, corrupt(int64(h.offset), "data block %d: entry count %d does not fit", i, n)
+	}
+	end := len(body) - 2 - 2*n
+	return body[:end], body[end : len(body)-2], h, nil
 }
 
 // seekBlock returns the first block whose last key is >= key, or Blocks()
@@ -172,17 +189,35 @@ func (r *Reader) seekBlock(key []byte) (int, error) {
 	lo, hi := 0, int(r.f.blocks)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		h, err := r.indexEntry(mid)
+		k, err := r.indexKey(mid)
 		if err != nil {
 			return 0, err
 		}
-		if bytes.Compare(h.lastKey, key) < 0 {
+		if bytes.Compare(k, key) < 0 {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
 	return lo, nil
+}
+
+// indexKey is the last key of block i: the part of indexEntry a binary
+// search needs, on its fast path.
+func (r *Reader) indexKey(i int) ([]byte, error) {
+	posOff := uint64(len(r.index)) + uint64(i)*4
+	pos := uint64(binary.LittleEndian.Uint32(r.offsets[i*4:]))
+	if pos < uint64(len(r.index)) && r.checkedMeta.has(int(posOff/ChunkSize)) {
+		p := r.index[pos:]
+		if len(p) > 0 && p[0] > 0 && p[0] < 0x80 && 1+int(p[0]) <= len(p) {
+			end := pos + 1 + uint64(p[0])
+			if r.checkedMeta.has(int(pos/ChunkSize)) && r.checkedMeta.has(int((end-1)/ChunkSize)) {
+				return p[1:end-pos], nil
+			}
+		}
+	}
+	h, err := r.indexEntry(i)
+	return h.lastKey, err
 }
 
 // Get looks key up. found is false when the table holds no entry for it;
@@ -199,25 +234,87 @@ func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
 	if err != nil || i >= int(r.f.blocks) {
 		return op, false, err
 	}
-	body, h, err := r.block(i)
+	entries, starts, h, err := r.blockWithStarts(i)
 	if err != nil {
 		return op, false, err
 	}
-	p := body
-	for len(p) > 0 {
-		e, rest, derr := wal.DecodeOp(p)
-		if derr != nil {
-			return op, false, corrupt(int64(h.offset)+int64(len(body)-len(p)), "entry: %v", derr)
+	// Binary-search the entry offsets, comparing keys without decoding
+	// values; decode in full only the entry found.
+	n := len(starts) / 2
+	at := func(j int) ([]byte, error) {
+		off := int(binary.LittleEndian.Uint16(starts[2*j:]))
+		if off >= len(entries) {
+			return nil, corrupt(int64(h.offset), "data block %d: entry %d starts outside the block", i, j)
 		}
-		switch c := bytes.Compare(e.Key, key); {
-		case c == 0:
-			return e, true, nil
-		case c > 0:
-			return op, false, nil
-		}
-		p = rest
+		return entries[off:], nil
 	}
-	return op, false, nil
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		p, err := at(mid)
+		if err != nil {
+			return op, false, err
+		}
+		k, _, ok := skipEntry(p)
+		if !ok {
+			_, _, derr := wal.DecodeOp(p)
+			return op, false, corrupt(int64(h.offset)+int64(len(entries)-len(p)), "entry: %v", derr)
+		}
+		if bytes.Compare(k, key) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == n {
+		return op, false, nil
+	}
+	p, err := at(lo)
+	if err != nil {
+		return op, false, err
+	}
+	e, _, derr := wal.DecodeOp(p)
+	if derr != nil {
+		return op, false, corrupt(int64(h.offset)+int64(len(entries)-len(p)), "entry: %v", derr)
+	}
+	if !bytes.Equal(e.Key, key) {
+		return op, false, nil
+	}
+	return e, true, nil
+}
+
+// skipEntry returns the key of the entry at the front of p and what
+// follows the entry, without decoding its value; ok is false when the
+// entry is malformed (wal.DecodeOp then says how).
+func skipEntry(p []byte) (key, rest []byte, ok bool) {
+	if len(p) < 2 {
+		return nil, nil, false
+	}
+	kind := wal.Kind(p[0])
+	kl, n := binary.Uvarint(p[1:])
+	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > uint64(len(p)-1-n) {
+		return nil, nil, false
+	}
+	key = p[1+n : 1+n+int(kl)]
+	rest = p[1+n+int(kl):]
+	switch kind {
+	case wal.KindDelete:
+		return key, rest, true
+	case wal.KindSet, wal.KindSetExpiring:
+		vl, m := binary.Uvarint(rest)
+		if m <= 0 || vl > wal.MaxValueSize || vl > uint64(len(rest)-m) {
+			return nil, nil, false
+		}
+		rest = rest[m+int(vl):]
+		if kind == wal.KindSetExpiring {
+			if len(rest) < 8 {
+				return nil, nil, false
+			}
+			rest = rest[8:]
+		}
+		return key, rest, true
+	}
+	return nil, nil, false
 }
 
 // bitset is a set of small integers stored one bit each, in pages of 4096

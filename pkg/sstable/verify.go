@@ -49,7 +49,7 @@ func Verify(data []byte) []Problem {
 			add(corrupt(int64(h.offset), "data block %d does not start where block %d ended (%d)", i, i-1, next))
 		}
 		next = h.offset + h.len
-		body, _, err := r.block(i)
+		body, starts, _, err := r.blockWithStarts(i)
 		if err != nil {
 			add(err)
 			prev = nil
@@ -57,6 +57,7 @@ func Verify(data []byte) []Problem {
 		}
 		var last []byte
 		p := body
+		n := 0
 		for len(p) > 0 {
 			op, rest, err := wal.DecodeOp(p)
 			at := int64(h.offset) + int64(len(body)-len(p))
@@ -64,6 +65,10 @@ func Verify(data []byte) []Problem {
 				add(corrupt(at, "entry: %v", err))
 				break
 			}
+			if 2*n+2 > len(starts) || int(binary.LittleEndian.Uint16(starts[2*n:])) != len(body)-len(p) {
+				add(corrupt(at, "data block %d: offsets array disagrees with entry %d", i, n))
+			}
+			n++
 			if prev != nil && bytes.Compare(op.Key, prev) <= 0 {
 				add(corrupt(at, "key out of order"))
 			}
@@ -73,6 +78,9 @@ func Verify(data []byte) []Problem {
 			prev, last = op.Key, op.Key
 			entries++
 			p = rest
+		}
+		if n != len(starts)/2 && len(p) == 0 {
+			add(corrupt(int64(h.offset), "data block %d: offsets array counts %d entries, the block holds %d", i, len(starts)/2, n))
 		}
 		if last != nil && !bytes.Equal(last, h.lastKey) {
 			add(corrupt(int64(h.offset), "index key of block %d differs from its last key", i))
@@ -125,18 +133,21 @@ func Salvage(data []byte) (ops []wal.Op, lost []Problem) {
 		if h, ok := known[s]; ok {
 			b := data[h.offset : h.offset+h.len]
 			body := b[:len(b)-4]
+			entries, ok := blockEntries(body)
 			if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 				lost = append(lost, Problem{Offset: int64(s), Reason: "data block checksum mismatch"})
+			} else if !ok {
+				lost = append(lost, Problem{Offset: int64(s), Reason: "data block offsets array damaged"})
 			} else {
-				ops, lost = blockOps(ops, lost, body, s)
+				ops, lost = blockOps(ops, lost, entries, s)
 			}
 			s += h.len
 			continue
 		}
-		body, ok := findBlock(data[s:limit])
+		entries, size, ok := findBlock(data[s:limit])
 		if ok {
-			ops, lost = blockOps(ops, lost, body, s)
-			s += uint64(len(body)) + 4
+			ops, lost = blockOps(ops, lost, entries, s)
+			s += uint64(size)
 			continue
 		}
 		// Skip to the next block the index knows, if any.
@@ -153,22 +164,48 @@ func Salvage(data []byte) (ops []wal.Op, lost []Problem) {
 }
 
 // findBlock recognises a data block at the start of p without the index:
-// whole entries followed by the CRC-32C of exactly those entries.
-func findBlock(p []byte) (body []byte, ok bool) {
-	var crc uint32
+// whole entries, the array of their offsets and its length, then the
+// CRC-32C of all of that. It returns the block's entries and its full
+// length.
+func findBlock(p []byte) (entries []byte, size int, ok bool) {
+	var starts []int
 	for pos := 0; pos < len(p); {
 		_, rest, err := wal.DecodeOp(p[pos:])
 		if err != nil {
-			return nil, false
+			return nil, 0, false
 		}
-		end := len(p) - len(rest)
-		crc = crc32.Update(crc, crcTable, p[pos:end])
-		pos = end
-		if pos+4 <= len(p) && binary.LittleEndian.Uint32(p[pos:]) == crc {
-			return p[:pos], true
+		starts = append(starts, pos)
+		pos = len(p) - len(rest)
+		k := len(starts)
+		end := pos + 2*k + 2
+		if end+4 > len(p) || int(binary.LittleEndian.Uint16(p[pos+2*k:])) != k {
+			continue
+		}
+		match := true
+		for j, s := range starts {
+			if int(binary.LittleEndian.Uint16(p[pos+2*j:])) != s {
+				match = false
+				break
+			}
+		}
+		if match && crc32.Checksum(p[:end], crcTable) == binary.LittleEndian.Uint32(p[end:]) {
+			return p[:pos], end + 4, true
 		}
 	}
-	return nil, false
+	return nil, 0, false
+}
+
+// blockEntries strips the offsets array and its length from a checked
+// block body.
+func blockEntries(body []byte) ([]byte, bool) {
+	if len(body) < 2 {
+		return nil, false
+	}
+	n := int(binary.LittleEndian.Uint16(body[len(body)-2:]))
+	if n == 0 || 2+2*n > len(body) {
+		return nil, false
+	}
+	return body[:len(body)-2-2*n], true
 }
 
 // blockOps appends the entries of a checked block starting at off.

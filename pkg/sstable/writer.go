@@ -17,6 +17,7 @@ type Writer struct {
 	w       io.Writer
 	off     uint64
 	block   []byte
+	starts  []uint16 // where each entry of the block starts
 	lastKey []byte
 	index   []byte
 	offsets []byte
@@ -42,6 +43,7 @@ func (w *Writer) Add(op wal.Op) error {
 	if w.entries > 0 && bytes.Compare(op.Key, w.lastKey) <= 0 {
 		return errors.New("sstable: keys added out of order")
 	}
+	w.starts = append(w.starts, uint16(len(w.block)))
 	w.block = wal.AppendOp(w.block, op)
 	w.lastKey = append(w.lastKey[:0], op.Key...)
 	w.hashes = append(w.hashes, Hash(op.Key))
@@ -65,6 +67,14 @@ func (w *Writer) flushBlock() {
 		return
 	}
 	start := w.off
+	// The entry offsets let a lookup binary-search the block. A block is
+	// cut once it reaches BlockSize, so every entry starts below it and
+	// fits 16 bits.
+	for _, o := range w.starts {
+		w.block = binary.LittleEndian.AppendUint16(w.block, o)
+	}
+	w.block = binary.LittleEndian.AppendUint16(w.block, uint16(len(w.starts)))
+	w.starts = w.starts[:0]
 	w.block = binary.LittleEndian.AppendUint32(w.block, crc32.Checksum(w.block, crcTable))
 	w.write(w.block)
 	w.offsets = binary.LittleEndian.AppendUint32(w.offsets, uint32(len(w.index)))

@@ -94,8 +94,13 @@ func (osFS) Stat(name string) (FileInfo, error) {
 }
 
 func (osFS) MkdirAll(dir string) error {
+	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
+	}
+	if statErr != nil {
+		// A directory kv creates is private whatever the umask.
+		return os.Chmod(dir, 0o700)
 	}
 	return nil
 }

@@ -126,14 +126,14 @@ func decodeAt(data []byte, off int64, wantSeq uint64) (Record, string) {
 }
 
 // findValidAfter looks for an intact record starting anywhere after off.
-// A record lost at off shifts the sequence numbers that may follow by at
-// most the number of records that fit in the rest of the file, which makes
-// a cheap filter before the checksum.
+// The records lost between off and a candidate at p number at most what
+// fits in those p-off bytes, so the candidate's sequence number can exceed
+// nextSeq by no more than that: a cheap filter before the checksum.
 func findValidAfter(data []byte, off int64, nextSeq uint64) int64 {
 	const minRecord = RecordHeaderSize + 3
 	for p := off + 1; p+minRecord <= int64(len(data)); p++ {
 		seq := binary.LittleEndian.Uint64(data[p+8 : p+16])
-		if seq < nextSeq || seq-nextSeq > uint64(int64(len(data))-p)/minRecord+1 {
+		if seq < nextSeq || seq-nextSeq > uint64(p-off)/minRecord+1 {
 			continue
 		}
 		length := binary.LittleEndian.Uint32(data[p+4 : p+8])

@@ -1,0 +1,195 @@
+package kv
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// The benchmarks use the workload of the benchmark issue: keys
+// key%010d (13 bytes) over a seeded shuffle of 0..n-1, values of 100
+// seeded pseudo-random bytes.
+const benchValueSize = 100
+
+var benchKeyBits = 16
+
+func benchKey(i int) []byte { return fmt.Appendf(nil, "key%010d", i) }
+
+func benchValue(r *rand.Rand) []byte {
+	v := make([]byte, benchValueSize)
+	for i := 0; i < len(v); i += 8 {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], r.Uint64())
+		copy(v[i:], w[:])
+	}
+	return v
+}
+
+func benchOrder(n int) []int {
+	r := rand.New(rand.NewPCG(1, 2))
+	return r.Perm(n)
+}
+
+// benchStore returns a compacted store of n keys, built once per machine
+// under the temporary directory and reused.
+func benchStore(b *testing.B, n int) string {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kv-bench-v1-%d", n))
+	if _, err := os.Stat(filepath.Join(dir, "READY")); err == nil {
+		return dir
+	}
+	os.RemoveAll(dir)
+	db, err := Open(dir, &Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	loadBench(b, db, n, 100_000)
+	if _, err := db.Compact(); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "READY"), nil, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+func loadBench(b *testing.B, db *DB, n, batchSize int) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var batch Batch
+	for _, i := range benchOrder(n) {
+		batch.Set(benchKey(i), benchValue(r))
+		if batch.Len() == batchSize {
+			if err := db.Apply(&batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = Batch{}
+		}
+	}
+	if err := db.Apply(&batch); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Sync(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkOpenGet is a one-shot read: open read-only, get one key, close.
+// Its cost must not grow with the store.
+func BenchmarkOpenGet(b *testing.B) {
+	for _, n := range []int{1_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			dir := benchStore(b, n)
+			key := benchKey(n / 3)
+			b.ResetTimer()
+			for b.Loop() {
+				db, err := Open(dir, &Options{ReadOnly: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := db.Get(key); err != nil {
+					b.Fatal(err)
+				}
+				db.Close()
+			}
+		})
+	}
+}
+
+// BenchmarkOpenGetHeap reports the heap that open + get leaves in use on
+// the 1M store: nothing proportional to the store may be built at open.
+func BenchmarkOpenGetHeap(b *testing.B) {
+	dir := benchStore(b, 1_000_000)
+	var before, after runtime.MemStats
+	for b.Loop() {
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		db, err := Open(dir, &Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Get(benchKey(12345)); err != nil {
+			b.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		db.Close()
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1024, "heap-KiB")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/1024, "alloc-KiB")
+}
+
+// BenchmarkRandomGet is random gets in one process on the 1M store.
+func BenchmarkRandomGet(b *testing.B) {
+	const n = 1_000_000
+	dir := benchStore(b, n)
+	db, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	order := benchOrder(n)
+	keys := make([][]byte, 1<<benchKeyBits)
+	for i := range keys {
+		keys[i] = benchKey(order[i*7%n])
+	}
+	i := 0
+	for b.Loop() {
+		if _, err := db.Get(keys[i&(len(keys)-1)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "gets/s")
+}
+
+// BenchmarkBulkLoad loads 1M keys in batches with one sync at the end, and
+// reports keys/s and the bytes on disk after compaction against the raw
+// key and value bytes.
+func BenchmarkBulkLoad(b *testing.B) {
+	const n = 1_000_000
+	for _, batch := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			var space float64
+			for b.Loop() {
+				dir := b.TempDir()
+				db, err := Open(dir, &Options{NoSync: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				loadBench(b, db, n, batch)
+				b.StopTimer()
+				if _, err := db.Compact(); err != nil {
+					b.Fatal(err)
+				}
+				space = float64(dirSize(b, dir)) / float64(n*(13+benchValueSize))
+				db.Close()
+				os.RemoveAll(dir)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "keys/s")
+			b.ReportMetric(space, "disk/raw")
+		})
+	}
+}
+
+func dirSize(b *testing.B, dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n int64
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += info.Size()
+	}
+	return n
+}
