@@ -212,7 +212,7 @@ func (r *Reader) indexKey(i int) ([]byte, error) {
 		if len(p) > 0 && p[0] > 0 && p[0] < 0x80 && 1+int(p[0]) <= len(p) {
 			end := pos + 1 + uint64(p[0])
 			if r.checkedMeta.has(int(pos/ChunkSize)) && r.checkedMeta.has(int((end-1)/ChunkSize)) {
-				return p[1:end-pos], nil
+				return p[1 : end-pos], nil
 			}
 		}
 	}
