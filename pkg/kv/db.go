@@ -86,7 +86,8 @@ func (db *DB) openReadOnly() error {
 	lock, err := db.fs.Lock(db.path(LockFileName), false, false, db.opts.LockTimeout)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, serr := db.fs.Stat(db.path(manifest.FileName)); errors.Is(serr, fs.ErrNotExist) {
-			return nil // a directory with no store in it
+			_, err := db.orphans()
+			return err // a directory with no store in it, or a lost manifest
 		}
 		lock, err = db.fs.Lock(db.path(LockFileName), false, true, db.opts.LockTimeout)
 	}
@@ -96,7 +97,8 @@ func (db *DB) openReadOnly() error {
 	db.lock = lock
 	man, err := db.readManifest()
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		_, err := db.orphans()
+		return err
 	}
 	if err != nil {
 		return err
@@ -242,14 +244,9 @@ func (db *DB) openReadWrite() error {
 
 // create initialises an empty store: a log, then the manifest naming it.
 func (db *DB) create() (*manifest.Manifest, error) {
-	names, err := db.fs.List(db.dir)
+	names, err := db.orphans()
 	if err != nil {
 		return nil, err
-	}
-	for _, n := range names {
-		if _, _, ok := manifest.ParseName(n); ok && !db.emptyLog(n) {
-			return nil, db.corrupt(manifest.FileName, -1, "missing, but store files such as %s are present (run kv repair)", n)
-		}
 	}
 	// Only empty logs, if anything: a crash cut an earlier create short
 	// before its manifest was written. They hold nothing; start afresh.
@@ -268,6 +265,22 @@ func (db *DB) create() (*manifest.Manifest, error) {
 		return nil, err
 	}
 	return man, nil
+}
+
+// orphans lists the directory when it has no manifest, and fails if store
+// files that hold data are there: the manifest was lost, which reading the
+// store as empty would hide.
+func (db *DB) orphans() ([]string, error) {
+	names, err := db.fs.List(db.dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, _, ok := manifest.ParseName(n); ok && !db.emptyLog(n) {
+			return nil, db.corrupt(manifest.FileName, -1, "missing, but store files such as %s are present (run kv repair)", n)
+		}
+	}
+	return names, nil
 }
 
 // emptyLog reports whether name is a log holding no record (a header, a

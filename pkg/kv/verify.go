@@ -92,6 +92,7 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	v := &verifier{fs: fsys, dir: dir, rep: rep}
 	v.checkPermissions()
 	man, err := manifest.Read(fsys, dir)
+	noManifest := errors.Is(err, fs.ErrNotExist)
 	live := map[string]bool{}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -120,8 +121,14 @@ func Verify(dir string, opts *Options) (*Report, error) {
 		return nil, err
 	}
 	for _, n := range names {
-		if _, _, ok := manifest.ParseName(n); (ok && !live[n]) || manifest.IsTemp(n) {
+		if _, ext, ok := manifest.ParseName(n); (ok && !live[n]) || manifest.IsTemp(n) {
 			st, _ := fsys.Stat(filepath.Join(dir, n))
+			if ok && noManifest && (ext == "sst" || st.Size > wal.HeaderSize) {
+				// No manifest, yet a file holding data: the manifest was
+				// lost (a writer refuses to open; kv repair rebuilds it).
+				v.problem(manifest.FileName, -1, fmt.Sprintf("missing, but store files such as %s are present", n))
+				noManifest = false // one problem is enough
+			}
 			rep.Files = append(rep.Files, FileReport{File: n, Kind: "leftover", Bytes: st.Size, Status: "leftover"})
 			rep.Notes = append(rep.Notes, fmt.Sprintf("%s is not named by the manifest: a leftover of an interrupted flush or compaction, removed by the next write", n))
 		}
