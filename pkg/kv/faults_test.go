@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/kvtool/kv/pkg/kv"
+	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/vfs"
 )
 
 // faultThreshold is the log size that triggers a flush in the fault tests:
 // small, so that the workload flushes and merges several times.
-const faultThreshold = 600
+const faultThreshold = 450
 
 type stepKind int
 
@@ -264,6 +265,22 @@ func (r *faultRun) checkAfter(fsys *vfs.MemFS, kind string) {
 func TestFaultInjection(t *testing.T) {
 	steps := faultWorkload()
 	all := workloadUniverse(steps)
+	checkWorkloadCoverage(t, steps)
+	// The names of the operations of a run without faults, in order: the
+	// i-th is what injection point i fails.
+	var names []string
+	{
+		r := &faultRun{t: t, name: "recording", efs: vfs.NewErrorFS(opNames{vfs.NewMemFS(), &names}, 0, false, nil), model: state{}, all: all}
+		r.run(steps)
+		if r.efs.Count() != len(names) {
+			t.Fatalf("recorded %d operations, ErrorFS counted %d", len(names), r.efs.Count())
+		}
+	}
+	kinds := map[string]int{}
+	for _, n := range names {
+		kinds[n]++
+	}
+	t.Logf("fault workload: %d filesystem operations without faults: %v", len(names), kinds)
 	var points, checks, injected, absorbed int
 	for _, persistent := range []bool{false, true} {
 		for i := 1; ; i++ {
@@ -282,8 +299,12 @@ func TestFaultInjection(t *testing.T) {
 			}
 			if r.errors == 0 {
 				// Only a failure the engine may ignore goes unreported:
-				// removing a file already replaced, which the next
-				// writer removes.
+				// removing a file already replaced (the next writer
+				// removes it), or the Stat by which Open decides whether
+				// to create the directory (it then takes the lock in it).
+				if !persistent && (i > len(names) || (names[i-1] != "Remove" && names[i-1] != "Stat")) {
+					t.Fatalf("%s: the injected error was never reported (operation %v)", r.name, names[min(i, len(names))-1])
+				}
 				absorbed++
 			}
 			points++
@@ -294,7 +315,7 @@ func TestFaultInjection(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("fault injection: %d injection points (single and persistent EIO) × %d reopen kinds (restart, crash keeping 0, 0.5, 1 of unsynced bytes) = %d recoveries; %d errors reported, %d injections absorbed (removals of replaced files); 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, Verify clean every time",
+	t.Logf("fault injection: %d injection points (single and persistent EIO) × %d reopen kinds (restart, crash keeping 0, 0.5, 1 of unsynced bytes) = %d recoveries; %d errors reported, %d injections absorbed (removals of replaced files, Open's Stat of the directory); 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, Verify clean every time",
 		points, len(crashKinds), checks, injected, absorbed)
 }
 
@@ -350,3 +371,99 @@ func TestReplayedWriteIsDurable(t *testing.T) {
 		db.Close()
 	}
 }
+
+// checkWorkloadCoverage runs the fault workload without faults and checks
+// from the manifests that it takes every path that changes the live files:
+// flushes, merges, the ingestion of a large batch and a compaction.
+func checkWorkloadCoverage(t *testing.T, steps []step) {
+	mem := vfs.NewMemFS()
+	db, err := kv.Open(memDir, memOptions(mem, faultThreshold))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, _ := manifest.Read(mem, memDir)
+	seen := map[string]int{}
+	for _, s := range steps {
+		switch s.kind {
+		case stepWrite:
+			err = write(db, s.op)
+		case stepCompact:
+			_, err = db.Compact()
+		case stepReopen:
+			db.Close()
+			db, err = kv.Open(memDir, memOptions(mem, faultThreshold))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, _ := manifest.Read(mem, memDir)
+		switch {
+		case s.kind == stepCompact:
+			if cur.WAL != prev.WAL && len(cur.Tables) == 1 {
+				seen["compaction"]++
+			}
+		case s.kind == stepWrite && s.op.batch != nil && len(s.op.batch) > 10 && cur.WAL != prev.WAL:
+			seen["ingest"]++
+		case cur.WAL != prev.WAL:
+			seen["flush"]++
+			if len(cur.Tables) <= len(prev.Tables) {
+				seen["merge"]++ // the flush's table merged with older ones
+			}
+		}
+		prev = cur
+	}
+	db.Close()
+	for _, k := range []string{"flush", "merge", "ingest", "compaction"} {
+		if seen[k] == 0 {
+			t.Errorf("the fault workload never takes the %s path (%v)", k, seen)
+		}
+	}
+	t.Logf("fault workload: %d steps; paths taken: %v", len(steps), seen)
+}
+
+// opNames wraps an FS and records the name of every operation that
+// ErrorFS counts (all but Close and Lock), so a test can tell which
+// operation the i-th injection hit.
+type opNames struct {
+	vfs.FS
+	names *[]string
+}
+
+func (o opNames) rec(name string) { *o.names = append(*o.names, name) }
+
+type opNamesFile struct {
+	vfs.File
+	o opNames
+}
+
+func (f opNamesFile) ReadAt(p []byte, off int64) (int, error) {
+	f.o.rec("ReadAt")
+	return f.File.ReadAt(p, off)
+}
+func (f opNamesFile) WriteAt(p []byte, off int64) (int, error) {
+	f.o.rec("WriteAt")
+	return f.File.WriteAt(p, off)
+}
+func (f opNamesFile) Sync() error               { f.o.rec("Sync"); return f.File.Sync() }
+func (f opNamesFile) Truncate(size int64) error { f.o.rec("Truncate"); return f.File.Truncate(size) }
+func (f opNamesFile) Size() (int64, error)      { f.o.rec("Size"); return f.File.Size() }
+
+func (o opNames) wrap(f vfs.File, err error) (vfs.File, error) {
+	if err != nil {
+		return nil, err
+	}
+	return opNamesFile{f, o}, nil
+}
+func (o opNames) Create(n string) (vfs.File, error) { o.rec("Create"); return o.wrap(o.FS.Create(n)) }
+func (o opNames) OpenRW(n string) (vfs.File, error) { o.rec("OpenRW"); return o.wrap(o.FS.OpenRW(n)) }
+func (o opNames) Open(n string) (vfs.File, error)   { o.rec("Open"); return o.wrap(o.FS.Open(n)) }
+func (o opNames) Map(n string) ([]byte, func() error, error) {
+	o.rec("Map")
+	return o.FS.Map(n)
+}
+func (o opNames) Rename(a, b string) error            { o.rec("Rename"); return o.FS.Rename(a, b) }
+func (o opNames) Remove(n string) error               { o.rec("Remove"); return o.FS.Remove(n) }
+func (o opNames) List(d string) ([]string, error)     { o.rec("List"); return o.FS.List(d) }
+func (o opNames) Stat(n string) (vfs.FileInfo, error) { o.rec("Stat"); return o.FS.Stat(n) }
+func (o opNames) MkdirAll(d string) error             { o.rec("MkdirAll"); return o.FS.MkdirAll(d) }
+func (o opNames) SyncDir(d string) error              { o.rec("SyncDir"); return o.FS.SyncDir(d) }
