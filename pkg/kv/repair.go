@@ -79,6 +79,11 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	state := newMemtable()
 	for i := len(tables) - 1; i >= 0; i-- {
 		data, release, err := db.fs.Map(db.path(tableName(tables[i])))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// A file that cannot be read now is not damaged: stop
+			// rather than build a store without it.
+			return nil, err
+		}
 		if err != nil {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: -1, Reason: err.Error()})
 			db.markDamaged(rep, tableName(tables[i]))
@@ -99,6 +104,9 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	for _, num := range logs {
 		name := walName(num)
 		data, release, err := db.fs.Map(db.path(name))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 		if err != nil {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: -1, Reason: err.Error()})
 			db.markDamaged(rep, name)
@@ -219,6 +227,11 @@ func (db *DB) repairSources(rep *RepairReport) (logs, tables []uint64, minSeq, m
 		}
 		return []uint64{man.WAL}, tables, 0, maxNum, nil
 	}
+	if !errors.Is(merr, fs.ErrNotExist) && !errors.Is(merr, manifest.ErrCorrupt) {
+		// The manifest could not be read, which does not make it
+		// damaged: rebuilding from every file would revive leftovers.
+		return nil, nil, 0, 0, merr
+	}
 	if !errors.Is(merr, fs.ErrNotExist) {
 		rep.Lost = append(rep.Lost, Problem{File: db.path(manifest.FileName), Offset: -1, Reason: merr.Error()})
 		db.markDamaged(rep, manifest.FileName)
@@ -246,8 +259,14 @@ func (db *DB) copyAside(rep *RepairReport) error {
 	target := db.path(folder)
 	// Never mix two repairs' copies: find an unused name.
 	for i := 2; ; i++ {
-		if _, err := db.fs.Stat(target); errors.Is(err, fs.ErrNotExist) {
+		_, err := db.fs.Stat(target)
+		if errors.Is(err, fs.ErrNotExist) {
 			break
+		}
+		if err != nil {
+			// Only "not there" frees a name; any other error would make
+			// this loop forever.
+			return err
 		}
 		target = db.path(fmt.Sprintf("%s-%d", folder, i))
 	}
