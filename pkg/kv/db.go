@@ -32,6 +32,7 @@ type DB struct {
 	mem     *memtable
 	walFile vfs.File // read-write handles only
 	walEnd  int64
+	walOps  int // operations in the current log, for Stats
 	nextSeq uint64
 	// walRelease unmaps the log a read-only handle replayed.
 	walRelease func() error
@@ -112,7 +113,7 @@ func (db *DB) openReadOnly() error {
 	}
 	db.walRelease = release
 	// A torn tail is ignored: only a writer may truncate it.
-	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); return nil })
+	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); db.walOps += len(r.Ops); return nil })
 	if err != nil {
 		return db.walError(manifest.WALName(man.WAL), err)
 	}
@@ -329,7 +330,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); return nil })
+	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); db.walOps += len(r.Ops); return nil })
 	if err != nil {
 		return db.walError(name, err)
 	}

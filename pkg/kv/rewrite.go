@@ -90,6 +90,7 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 		errs = append(errs, db.walFile.Close())
 		db.walFile, db.walEnd = f, wal.HeaderSize
 		db.mem = newMemtable()
+		db.walOps = 0
 		errs = append(errs, db.removeFile(walName(oldLog)))
 	}
 	for _, t := range old {

@@ -18,7 +18,8 @@ type Stats struct {
 	LiveBytes int64 `json:"live_bytes"`
 	// DiskBytes is the size of the live files (log and tables).
 	DiskBytes int64 `json:"disk_bytes"`
-	// DeadBytes is what compaction could reclaim, roughly.
+	// DeadBytes estimates what compaction would reclaim: the files' share
+	// of entries that are not live keys.
 	DeadBytes     int64        `json:"dead_bytes"`
 	LogFile       string       `json:"log_file"`
 	LogBytes      int64        `json:"log_bytes"`
@@ -49,7 +50,16 @@ func (db *DB) Stats() (Stats, error) {
 		st.Tables = append(st.Tables, TableStats{File: tableName(t.num), Bytes: t.r.Size(), Entries: t.r.Entries()})
 		st.DiskBytes += t.r.Size()
 	}
-	st.DeadBytes = max(st.DiskBytes-st.LiveBytes, 0)
+	// Entries beyond the live keys (overwritten values, tombstones,
+	// expired values) are what compaction drops; their share of the files
+	// estimates the bytes it would reclaim. Format overhead is not dead.
+	total := uint64(db.walOps)
+	for _, t := range db.tables {
+		total += t.r.Entries()
+	}
+	if total > uint64(st.Keys) {
+		st.DeadBytes = int64(float64(st.DiskBytes) * float64(total-uint64(st.Keys)) / float64(total))
+	}
 	if st.DiskBytes > 0 {
 		st.GarbageRatio = float64(st.DeadBytes) / float64(st.DiskBytes)
 	}

@@ -91,7 +91,8 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	}
 	v := &verifier{fs: fsys, dir: dir, rep: rep}
 	v.checkPermissions()
-	man, err := manifest.Read(fsys, dir)
+	man, manErr := manifest.Read(fsys, dir)
+	err = manErr
 	noManifest := errors.Is(err, fs.ErrNotExist)
 	live := map[string]bool{}
 	switch {
@@ -120,7 +121,16 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	manifestDamaged := manErr != nil && !noManifest
 	for _, n := range names {
+		if _, ext, ok := manifest.ParseName(n); ok && manifestDamaged {
+			// Without a readable manifest nothing can be called a
+			// leftover: these files are what kv repair rebuilds from.
+			st, _ := fsys.Stat(filepath.Join(dir, n))
+			kind := map[string]string{"wal": "log", "sst": "table"}[ext]
+			rep.Files = append(rep.Files, FileReport{File: n, Kind: kind, Bytes: st.Size, Status: "unverified"})
+			continue
+		}
 		if _, ext, ok := manifest.ParseName(n); (ok && !live[n]) || manifest.IsTemp(n) {
 			st, _ := fsys.Stat(filepath.Join(dir, n))
 			if ok && noManifest && (ext == "sst" || st.Size > wal.HeaderSize) {

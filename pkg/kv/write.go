@@ -99,6 +99,7 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 		return db.fail(err)
 	}
 	db.mem.apply(decoded)
+	db.walOps += len(decoded)
 	if db.walEnd > db.opts.FlushThreshold {
 		if err := db.flushLocked(); err != nil {
 			return fmt.Errorf("write is durable, but the flush after it failed: %w", err)
