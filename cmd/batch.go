@@ -126,7 +126,8 @@ func splitBatchLine(s string) ([][]byte, error) {
 			}
 			v, err := strconv.Unquote(s[:end+1])
 			if err != nil {
-				return nil, fmt.Errorf("bad quoted string %s: %v", s[:end+1], err)
+				// Never echo the field: it may be a secret value.
+				return nil, fmt.Errorf("field %d: bad quoted string: %v", len(out)+1, err)
 			}
 			out = append(out, []byte(v))
 			s = s[end+1:]
@@ -142,12 +143,12 @@ func splitBatchLine(s string) ([][]byte, error) {
 		word := s[:end]
 		s = s[end:]
 		if strings.ContainsAny(word, `"\`) {
-			return nil, fmt.Errorf("bare word %q holds a quote or backslash; quote it", word)
+			return nil, fmt.Errorf("field %d: a bare word holds a quote or backslash; quote it", len(out)+1)
 		}
 		if b64, ok := strings.CutPrefix(word, "b64:"); ok {
 			v, err := base64.StdEncoding.DecodeString(b64)
 			if err != nil {
-				return nil, fmt.Errorf("bad base64 in %q: %v", word, err)
+				return nil, fmt.Errorf("field %d: bad base64: %v", len(out)+1, err)
 			}
 			out = append(out, v)
 			continue
