@@ -1,8 +1,6 @@
 package vfs
 
 import (
-	"context"
-	"errors"
 	"io"
 	"os"
 	"sort"
@@ -113,26 +111,48 @@ func (osFS) Lock(name string, exclusive, create bool, timeout time.Duration) (io
 		flag |= os.O_CREATE
 	}
 	fl := flock.New(name, flock.SetFlag(flag), flock.SetPermissions(0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	try := fl.TryLockContext
-	if !exclusive {
-		try = fl.TryRLockContext
-	}
 	// The first attempt is made even with a zero timeout.
 	ok, err := tryOnce(fl, exclusive)
-	if err == nil && !ok && timeout > 0 {
-		ok, err = try(ctx, 5*time.Millisecond)
-	}
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil {
 		fl.Close()
 		return nil, err
 	}
-	if !ok {
+	if ok {
+		return fl, nil
+	}
+	if timeout <= 0 {
 		fl.Close()
 		return nil, ErrLockTimeout
 	}
-	return fl, nil
+	// Wait in the kernel rather than poll: a blocked flock is woken the
+	// moment the lock is released, where polling lets a busy writer
+	// starve a waiter (64 processes incrementing one counter made some
+	// wait past 10s). The wait cannot be cancelled, so after the timeout
+	// it is left to finish in the background and release what it gets.
+	done := make(chan error, 1)
+	go func() {
+		if exclusive {
+			done <- fl.Lock()
+		} else {
+			done <- fl.RLock()
+		}
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			fl.Close()
+			return nil, err
+		}
+		return fl, nil
+	case <-timer.C:
+		go func() {
+			<-done
+			fl.Close()
+		}()
+		return nil, ErrLockTimeout
+	}
 }
 
 func tryOnce(fl *flock.Flock, exclusive bool) (bool, error) {
