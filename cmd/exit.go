@@ -52,9 +52,6 @@ type noError struct{ msg string }
 
 func (e noError) Error() string { return e.msg }
 
-// errSilentNo exits 1 with nothing more printed.
-var errSilentNo = noError{}
-
 // exitCode maps an error to the documented exit code, in one place.
 func exitCode(err error) int {
 	var ue usageError
