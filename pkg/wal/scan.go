@@ -66,6 +66,9 @@ func Scan(data []byte, fn func(Record) error) (Result, error) {
 			if next := findValidAfter(data, off, res.NextSeq); next >= 0 {
 				return res, &CorruptError{Offset: off, Reason: fmt.Sprintf("%s, with a valid record at offset %d after it", reason, next)}
 			}
+			if rot := rotInTail(data, off); rot != "" {
+				return res, &CorruptError{Offset: off, Reason: fmt.Sprintf("%s in the last record, %s", reason, rot)}
+			}
 			res.Torn = &Tail{Offset: off, Reason: reason}
 			return res, nil
 		}
@@ -146,6 +149,54 @@ func findValidAfter(data []byte, off int64, nextSeq uint64) int64 {
 		}
 	}
 	return -1
+}
+
+// SectorSize is the unit in which a crash loses data: the disk writes each
+// 512-byte sector whole or not at all.
+const SectorSize = 512
+
+// rotInTail tells whether the invalid last record at off, with nothing
+// valid after it, is bit rot rather than a write a crash interrupted, and
+// says why ("" when a crash can explain it). A crash leaves the last record
+// cut short (a prefix of it reached the disk) or with some of its sectors
+// never written, which read back as zeros (the rule etcd's WAL applies,
+// isTornEntry). So the damage is rot, and the record was written whole,
+// when
+//
+//   - its checksum holds over every byte left in the file once the length
+//     field is taken to say that many: the record is complete and only its
+//     length field is damaged; or
+//   - it lies inside the file and none of its sector-aligned pieces is all
+//     zeros, yet its checksum fails.
+func rotInTail(data []byte, off int64) string {
+	rest := data[off:]
+	if len(rest) < RecordHeaderSize || isZero(rest[:RecordHeaderSize]) {
+		return ""
+	}
+	length := binary.LittleEndian.Uint32(rest[4:8])
+	if avail := len(rest) - RecordHeaderSize; uint64(length) != uint64(avail) && avail <= MaxRecordSize {
+		var lenField [4]byte
+		binary.LittleEndian.PutUint32(lenField[:], uint32(avail))
+		sum := crc32.Update(crc32.Checksum(lenField[:], Castagnoli), Castagnoli, rest[8:])
+		if sum == binary.LittleEndian.Uint32(rest[0:4]) {
+			return fmt.Sprintf("whose checksum holds over the %d bytes to the end of the file: the record is whole and its length field is damaged", len(rest))
+		}
+	}
+	if uint64(length) > uint64(len(rest)-RecordHeaderSize) {
+		return "" // cut short
+	}
+	size := RecordHeaderSize + int64(length)
+	if crc32.Checksum(rest[4:size], Castagnoli) == binary.LittleEndian.Uint32(rest[0:4]) {
+		return "" // not a checksum failure (a sequence out of order)
+	}
+	for from := off; from < off+size; {
+		to := min((from/SectorSize+1)*SectorSize, off+size)
+		if isZero(data[from:to]) {
+			return ""
+		}
+		from = to
+	}
+	return "written whole (no sector of it reads as zeros, as one a crash lost would)"
 }
 
 func isZero(b []byte) bool {

@@ -1,0 +1,17 @@
+package kv_test
+
+import (
+	"os"
+	"testing"
+)
+
+// longRun reports whether the long torture run was asked for
+// (KV_TORTURE=long): every sampled test then covers more cases.
+func longRun() bool { return os.Getenv("KV_TORTURE") == "long" }
+
+// summary logs one technique's figures as a line starting "summary: ",
+// so that `go test -v ./... | grep summary:` lists every technique.
+func summary(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Logf("summary: "+format, args...)
+}
