@@ -169,7 +169,7 @@ func rotReads(db *kv.DB, want state, universe []string) (corrupt, right int, err
 // never "not found" for a present key.
 func TestBitRot(t *testing.T) {
 	orig, want, all := rotStore(t)
-	total := 2000
+	total := sample(2000, 5)
 	if longRun() {
 		total = 0
 	}
@@ -230,7 +230,7 @@ func TestBitRot(t *testing.T) {
 			}
 		}
 	}
-	if cases < 2000 {
+	if cases < sample(2000, 5) {
 		t.Fatalf("only %d positions", cases)
 	}
 	summary(t, "bit rot: %d one-byte flips (manifest %d, log %d, tables %d, %d files of %d bytes), Verify detected %d/%d (%.0f%%) naming the file; reader opens refused %d (corruption error), %d reads failed with a corruption error, %d returned the right value, 0 wrong; writer opens refused %d",

@@ -199,6 +199,9 @@ func (db *DB) openReadWrite() error {
 		if err := db.fs.SyncDir(filepath.Dir(filepath.Clean(db.dir))); err != nil {
 			return fmt.Errorf("create data directory: %w", err)
 		}
+	} else if err != nil {
+		// Not "does not exist" from the lock file later: the real cause.
+		return fmt.Errorf("data directory: %w", err)
 	}
 	lock, err := db.fs.Lock(db.path(LockFileName), true, true, db.opts.LockTimeout)
 	if err != nil {

@@ -85,12 +85,15 @@ type faultRun struct {
 	name       string
 	efs        *vfs.ErrorFS
 	persistent bool
-	db         *kv.DB
-	model      state
-	pending    *op
-	all        []string
-	stopped    bool
-	errors     int
+	// inject is the error the ErrorFS injects; every error reported
+	// must wrap it (or say the handle is broken by it).
+	inject  error
+	db      *kv.DB
+	model   state
+	pending *op
+	all     []string
+	stopped bool
+	errors  int
 }
 
 func (r *faultRun) fatalf(format string, args ...any) {
@@ -105,6 +108,7 @@ func (r *faultRun) open() bool {
 	db, err := kv.Open(memDir, memOptions(r.efs, faultThreshold))
 	if err != nil {
 		r.errors++
+		r.checkClear(err, "open")
 		if r.persistent {
 			return false
 		}
@@ -140,10 +144,21 @@ func (r *faultRun) resolve(got state, when string) {
 	r.fatalf("%s: contents differ from the acknowledged writes: %s", when, diff(got, r.model))
 }
 
+// checkClear fails the test unless err reports the injected error: it
+// must wrap it (errors.Is), so that its message says what went wrong, not
+// "corrupt data" or something vaguer.
+func (r *faultRun) checkClear(err error, what string) {
+	r.t.Helper()
+	if r.inject != nil && !errors.Is(err, r.inject) {
+		r.fatalf("%s failed with %v, which does not wrap the injected %v", what, err, r.inject)
+	}
+}
+
 // fail handles an error from an operation of the open handle.
 func (r *faultRun) fail(err error, o *op) {
 	r.t.Helper()
 	r.errors++
+	r.checkClear(err, "operation")
 	if o != nil && !errors.Is(err, kv.ErrBroken) {
 		if r.pending != nil {
 			r.fatalf("a second write (%v) failed with %v while %v is unresolved: the handle should be broken", *o, err, *r.pending)
@@ -265,7 +280,7 @@ func (r *faultRun) checkAfter(fsys *vfs.MemFS, kind string) {
 func TestFaultInjection(t *testing.T) {
 	steps := faultWorkload()
 	all := workloadUniverse(steps)
-	checkWorkloadCoverage(t, steps)
+	paths := checkWorkloadCoverage(t, steps)
 	// The names of the operations of a run without faults, in order: the
 	// i-th is what injection point i fails.
 	var names []string
@@ -281,42 +296,57 @@ func TestFaultInjection(t *testing.T) {
 		kinds[n]++
 	}
 	t.Logf("fault workload: %d filesystem operations without faults: %v", len(names), kinds)
-	var points, checks, injected, absorbed int
-	for _, persistent := range []bool{false, true} {
-		for i := 1; ; i++ {
-			mem := vfs.NewMemFS()
-			r := &faultRun{
-				t: t, name: fmt.Sprintf("failure at op %d (persistent %v)", i, persistent),
-				efs: vfs.NewErrorFS(mem, i, persistent, vfs.EIO), persistent: persistent,
-				model: state{}, all: all,
-			}
-			r.run(steps)
-			if !r.efs.Injected() {
-				if i == 1 || r.errors != 0 {
-					t.Fatalf("run without injection: %d errors", r.errors)
+	var points, crashPoints, checks, injected, absorbed int
+	stride := 1
+	if raceEnabled {
+		stride = 5
+	}
+	for _, inject := range []error{vfs.EIO, vfs.ENOSPC} {
+		for _, persistent := range []bool{false, true} {
+			for i := 1; ; i += stride {
+				mem := vfs.NewMemFS()
+				r := &faultRun{
+					t: t, name: fmt.Sprintf("%v at op %d (persistent %v)", inject, i, persistent),
+					efs: vfs.NewErrorFS(mem, i, persistent, inject), persistent: persistent, inject: inject,
+					model: state{}, all: all,
 				}
-				break
-			}
-			if r.errors == 0 {
-				// Only a failure the engine may ignore goes unreported:
-				// removing a file already replaced (the next writer
-				// removes it), or the Stat by which Open decides whether
-				// to create the directory (it then takes the lock in it).
-				if !persistent && (i > len(names) || (names[i-1] != "Remove" && names[i-1] != "Stat")) {
-					t.Fatalf("%s: the injected error was never reported (operation %v)", r.name, names[min(i, len(names))-1])
+				r.run(steps)
+				if !r.efs.Injected() {
+					if i == 1 || r.errors != 0 {
+						t.Fatalf("run without injection: %d errors", r.errors)
+					}
+					break
 				}
-				absorbed++
-			}
-			points++
-			injected += r.errors
-			for _, ck := range crashKinds {
-				r.checkAfter(ck.crash(mem), ck.name)
-				checks++
+				if r.errors == 0 {
+					// Only a failure the engine may ignore goes unreported:
+					// removing a file already replaced (the next writer
+					// removes it).
+					if !persistent && (i > len(names) || names[i-1] != "Remove") {
+						t.Fatalf("%s: the injected error was never reported (operation %v)", r.name, names[min(i, len(names))-1])
+					}
+					absorbed++
+				}
+				points++
+				if persistent && inject == vfs.EIO {
+					// The process stops at the i-th operation: a crash there.
+					crashPoints++
+				}
+				injected += r.errors
+				for _, ck := range crashKinds {
+					r.checkAfter(ck.crash(mem), ck.name)
+					checks++
+				}
 			}
 		}
 	}
-	t.Logf("fault injection: %d injection points (single and persistent EIO) × %d reopen kinds (restart, crash keeping 0, 0.5, 1 of unsynced bytes) = %d recoveries; %d errors reported, %d injections absorbed (removals of replaced files, Open's Stat of the directory); 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, Verify clean every time",
-		points, len(crashKinds), checks, injected, absorbed)
+	every := ""
+	if stride > 1 {
+		every = fmt.Sprintf(" (every %dth: race detector)", stride)
+	}
+	summary(t, "crash points: %d (a crash at every filesystem operation%s of %d sets, deletes and batches with %d flushes, %d merges, %d ingest, %d compaction and reopens) × 3 unsynced fractions (0, 0.5, 1; unsynced directory entries dropped) + a restart, 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, 0 values never written",
+		crashPoints, every, writes(steps), paths["flush"], paths["merge"], paths["ingest"], paths["compaction"])
+	summary(t, "I/O errors: %d injection points (%d operations%s × EIO, ENOSPC × single, persistent) × %d reopens = %d recoveries; %d errors reported, each wrapping the injected errno, %d absorbed (removals of replaced files); nothing acknowledged after a failed sync, 0 acknowledged writes lost, Verify clean every time",
+		points, len(names), every, len(crashKinds), checks, injected, absorbed)
 }
 
 // TestReplayedWriteIsDurable: a write whose log sync failed may be on the
@@ -372,10 +402,20 @@ func TestReplayedWriteIsDurable(t *testing.T) {
 	}
 }
 
+func writes(steps []step) int {
+	n := 0
+	for _, s := range steps {
+		if s.kind == stepWrite {
+			n++
+		}
+	}
+	return n
+}
+
 // checkWorkloadCoverage runs the fault workload without faults and checks
 // from the manifests that it takes every path that changes the live files:
 // flushes, merges, the ingestion of a large batch and a compaction.
-func checkWorkloadCoverage(t *testing.T, steps []step) {
+func checkWorkloadCoverage(t *testing.T, steps []step) map[string]int {
 	mem := vfs.NewMemFS()
 	db, err := kv.Open(memDir, memOptions(mem, faultThreshold))
 	if err != nil {
@@ -419,6 +459,7 @@ func checkWorkloadCoverage(t *testing.T, steps []step) {
 		}
 	}
 	t.Logf("fault workload: %d steps; paths taken: %v", len(steps), seen)
+	return seen
 }
 
 // opNames wraps an FS and records the name of every operation that
