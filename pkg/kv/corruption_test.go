@@ -136,7 +136,7 @@ func TestTornLogTail(t *testing.T) {
 		verifyClean(t, mem, "after recovery")
 		cases++
 	}
-	t.Logf("torn log tails: %d cut points over the last 2 records, each opened with exactly its complete records, then written and reopened cleanly", cases)
+	summary(t, "torn tails (cuts): %d cut points over the last 2 records, each opened with exactly its complete records, then written and reopened cleanly", cases)
 }
 
 // TestLogBitRot flips bytes inside records that have intact records after
@@ -198,7 +198,7 @@ func TestLogBitRot(t *testing.T) {
 			cases++
 		}
 	}
-	t.Logf("log bit rot: %d flips in records followed by intact ones, each refused with file and offset, reported by Verify, repaired keeping the %d other records", cases, len(ops)-1)
+	summary(t, "log bit rot (middle records): %d flips in records followed by intact ones, each refused with file and offset, reported by Verify, repaired keeping the %d other records", cases, len(ops)-1)
 }
 
 // tableStore makes a store whose contents are one table (keys t000..t199)
@@ -348,7 +348,7 @@ func TestTableDamage(t *testing.T) {
 		db.Close()
 		verifyClean(t, mem, c.name+", after repair")
 	}
-	t.Logf("table damage: %d kinds (deleted, emptied, cut short, footer and data blocks flipped), each reported with the table's name by Open or reads and by Verify; Repair kept every intact block and log record", len(cases))
+	summary(t, "table damage: %d kinds (deleted, emptied, cut short, footer and data blocks flipped), each reported with the table's name by Open or reads and by Verify; Repair kept every intact block and log record", len(cases))
 }
 
 func flip(data []byte, at int) []byte {
@@ -419,7 +419,7 @@ func TestManifestDamage(t *testing.T) {
 		db.Close()
 		verifyClean(t, mem, "manifest "+c.name+", after repair")
 	}
-	t.Logf("manifest damage: %d kinds, each refused by writers and readers and reported by Verify; Repair rebuilt all %d keys", len(cases), len(full))
+	summary(t, "manifest damage: %d kinds, each refused by writers and readers and reported by Verify; Repair rebuilt all %d keys", len(cases), len(full))
 }
 
 // TestMissingLog removes the live log: Open refuses, naming it.
@@ -487,7 +487,7 @@ func TestRepairCrash(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("repair interrupted: %d injection points (single and persistent) × %d reopen kinds, a second Repair always kept all %d intact records", points, len(crashKinds), len(ops)-1)
+	summary(t, "repair interrupted: %d injection points (single and persistent) × %d reopen kinds, a second Repair always kept all %d intact records", points, len(crashKinds), len(ops)-1)
 }
 
 // TestRepairReadError: an I/O error while Repair reads the manifest or a

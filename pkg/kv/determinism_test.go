@@ -100,7 +100,7 @@ func TestDeterministicFiles(t *testing.T) {
 		files += len(ref)
 		t.Logf("determinism %s: files %v byte-identical across 2 MemFS and 2 OS directories", stage, keysSorted(ref))
 	}
-	t.Logf("determinism: %d files at 2 stages, all byte-identical", files)
+	summary(t, "determinism: %d files at 2 stages, all byte-identical", files)
 }
 
 func readDir(t *testing.T, dir string) map[string][]byte {
@@ -212,5 +212,5 @@ func TestCompactionCanonical(t *testing.T) {
 	if !bytes.Equal(t1, t2) {
 		t.Errorf("compacted tables differ: %s (%d bytes) and %s (%d bytes)", n1, len(t1), n2, len(t2))
 	}
-	t.Logf("canonical compaction: 2 histories with equal contents give byte-identical tables (%d bytes, %s and %s) and digest %.16s…", len(t1), n1, n2, d1)
+	summary(t, "canonical compaction: 2 histories with equal contents give byte-identical tables (%d bytes, %s and %s) and digest %.16s…", len(t1), n1, n2, d1)
 }

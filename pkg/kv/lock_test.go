@@ -88,7 +88,7 @@ func TestLocking(t *testing.T) {
 		t.Errorf("writer did not wait for the reader (%v)", time.Since(start))
 	}
 	w.Close()
-	t.Logf("locking: writer excludes writers and readers (ErrLocked after %v), readers share, a waiter proceeds when the holder closes", wait)
+	summary(t, "locking: writer excludes writers and readers (ErrLocked after %v), readers share, a waiter proceeds when the holder closes", wait)
 }
 
 // TestReadOnlyCreatesNothing opens missing and empty directories

@@ -34,7 +34,7 @@ func TestModel(t *testing.T) {
 	for _, k := range slices.Sorted(maps.Keys(total)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, total[k]))
 	}
-	t.Logf("model test: 3 seeds × %d steps (%s), 0 divergences", modelSteps, strings.Join(parts, ", "))
+	summary(t, "model test: 3 seeds × %d steps (%s), 0 divergences", modelSteps, strings.Join(parts, ", "))
 }
 
 func runModel(t *testing.T, seed int64, steps int) map[string]int {

@@ -184,7 +184,7 @@ func TestWriteAtomic(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Write without injection: %v", err)
 				}
-				t.Logf("manifest replacement: %d injection points × 2 (single, persistent) × 6 crash kinds = %d crashes, always the old or the new manifest", points, crashes)
+				t.Logf("summary: manifest replacement: %d injection points × 2 (single, persistent) × 6 crash kinds = %d crashes, always the old or the new manifest", points, crashes)
 				return
 			}
 			if err == nil && persistent {

@@ -372,7 +372,7 @@ func TestCorruptionTable(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("wal corruption table: %d cases (%d torn tails, %d corruptions, %d clean), all classified as expected", len(cases), nTorn, nCorrupt, nClean)
+	t.Logf("summary: wal corruption table: %d cases (%d torn tails, %d corruptions, %d clean), all classified as expected", len(cases), nTorn, nCorrupt, nClean)
 }
 
 // A record whose checksum holds but whose payload does not decode was
