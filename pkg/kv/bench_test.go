@@ -61,10 +61,24 @@ func benchStore(b *testing.B, n int) string {
 }
 
 func loadBench(b *testing.B, db *DB, n, batchSize int) {
+	keys, values := benchData(n)
+	loadData(b, db, keys, values, batchSize)
+}
+
+// benchData generates the workload's keys and values in load order.
+func benchData(n int) (keys, values [][]byte) {
 	r := rand.New(rand.NewPCG(3, 4))
-	var batch Batch
 	for _, i := range benchOrder(n) {
-		batch.Set(benchKey(i), benchValue(r))
+		keys = append(keys, benchKey(i))
+		values = append(values, benchValue(r))
+	}
+	return keys, values
+}
+
+func loadData(b *testing.B, db *DB, keys, values [][]byte, batchSize int) {
+	var batch Batch
+	for i := range keys {
+		batch.Set(keys[i], values[i])
 		if batch.Len() == batchSize {
 			if err := db.Apply(&batch); err != nil {
 				b.Fatal(err)
@@ -153,7 +167,8 @@ func BenchmarkRandomGet(b *testing.B) {
 // key and value bytes.
 func BenchmarkBulkLoad(b *testing.B) {
 	const n = 1_000_000
-	for _, batch := range []int{10_000, 100_000} {
+	keys, values := benchData(n)
+	for _, batch := range []int{10_000, 100_000, n} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			var space float64
 			for b.Loop() {
@@ -162,7 +177,7 @@ func BenchmarkBulkLoad(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				loadBench(b, db, n, batch)
+				loadData(b, db, keys, values, batch)
 				b.StopTimer()
 				if _, err := db.Compact(); err != nil {
 					b.Fatal(err)

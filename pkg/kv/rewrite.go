@@ -2,6 +2,9 @@ package kv
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -206,16 +209,54 @@ func (db *DB) maybeMerge() error {
 // ingest writes a large batch as a table of its own together with the
 // memtable, atomically.
 func (db *DB) ingest(ops []wal.Op) error {
-	batch := newMemtable()
-	batch.apply(ops)
 	// The batch's sequence number is consumed so that seq stays a count of
 	// batches whichever path a batch takes.
 	db.nextSeq++
-	srcs := []iterator{&sliceIter{ops: batch.sorted(nil)}, &sliceIter{ops: db.mem.sorted(nil)}}
+	srcs := []iterator{&sliceIter{ops: sortBatch(ops)}, &sliceIter{ops: db.mem.sorted(nil)}}
 	if err := db.rewrite(srcs, 0, true, len(db.tables) == 0); err != nil {
 		return err
 	}
 	return db.maybeMerge()
+}
+
+// sortBatch returns a batch's operations in key order with only the last
+// operation on each key kept, without the cost of a map. It sorts compact
+// records holding the first 16 bytes of each key, so most comparisons
+// touch no key at all; ties are broken by position in the batch, so the
+// last operation on a key wins.
+func sortBatch(ops []wal.Op) []wal.Op {
+	type rec struct {
+		hi, lo uint64
+		i      int32
+	}
+	recs := make([]rec, len(ops))
+	for i, op := range ops {
+		var p [16]byte
+		copy(p[:], op.Key)
+		recs[i] = rec{binary.BigEndian.Uint64(p[:8]), binary.BigEndian.Uint64(p[8:]), int32(i)}
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		if a.hi != b.hi {
+			return cmp.Compare(a.hi, b.hi)
+		}
+		if a.lo != b.lo {
+			return cmp.Compare(a.lo, b.lo)
+		}
+		// Equal 16-byte prefixes: compare the whole keys (a key shorter
+		// than 16 bytes is zero-padded, so "a" and "a\x00" need this too).
+		if c := bytes.Compare(ops[a.i].Key, ops[b.i].Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	out := make([]wal.Op, 0, len(ops))
+	for i, r := range recs {
+		if i+1 < len(recs) && bytes.Equal(ops[r.i].Key, ops[recs[i+1].i].Key) {
+			continue
+		}
+		out = append(out, ops[r.i])
+	}
+	return out
 }
 
 // CompactStats describes a compaction.
