@@ -1,0 +1,68 @@
+//go:build unix
+
+package vfs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestOSLockSecondDescriptor: the operating system's lock must survive the
+// classic trap of POSIX (fcntl) record locks, which the kernel drops as soon
+// as the holding process closes ANY descriptor of the file. A second
+// descriptor of the lock file, opened and closed in the holder, must leave
+// the lock in place, both against a fresh open file description (flock
+// conflicts between descriptions, even in one process) and against Lock.
+func TestOSLockSecondDescriptor(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "LOCK")
+	blocked := func(what string, exclusiveHeld bool) {
+		t.Helper()
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+			t.Fatalf("%s: exclusive flock from a fresh description: %v, want EWOULDBLOCK", what, err)
+		}
+		if exclusiveHeld {
+			if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+				t.Fatalf("%s: shared flock from a fresh description: %v, want EWOULDBLOCK", what, err)
+			}
+		}
+		if l, err := Default.Lock(name, true, false, 0); !errors.Is(err, ErrLockTimeout) {
+			if err == nil {
+				l.Close()
+			}
+			t.Fatalf("%s: a second exclusive Lock: %v, want ErrLockTimeout", what, err)
+		}
+	}
+	for _, exclusive := range []bool{true, false} {
+		held, err := Default.Lock(name, exclusive, true, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range []int{os.O_RDONLY, os.O_RDWR} {
+			f, err := os.OpenFile(name, flag, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+		blocked("after closing a second descriptor", exclusive)
+		// The failed attempts above closed their descriptors too.
+		blocked("after failed lock attempts closed theirs", exclusive)
+		if err := held.Close(); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Default.Lock(name, true, false, 0)
+		if err != nil {
+			t.Fatalf("after the holder closed: %v", err)
+		}
+		l.Close()
+	}
+}
