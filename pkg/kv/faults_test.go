@@ -216,10 +216,12 @@ func (r *faultRun) run(steps []step) {
 
 // crashKinds are what the final check reopens the store on: the files as
 // the process left them, and three power losses.
-var crashKinds = []struct {
+type crashKind struct {
 	name  string
 	crash func(*vfs.MemFS) *vfs.MemFS
-}{
+}
+
+var crashKinds = []crashKind{
 	{"restart", func(m *vfs.MemFS) *vfs.MemFS {
 		return m.Crash(vfs.CrashOptions{UnsyncedFraction: 1, KeepUnsyncedEntries: true})
 	}},
@@ -332,7 +334,14 @@ func TestFaultInjection(t *testing.T) {
 					crashPoints++
 				}
 				injected += r.errors
-				for _, ck := range crashKinds {
+				kinds := crashKinds
+				if inject == vfs.ENOSPC {
+					// The engine treats every errno alike, and the EIO pass
+					// already took each point through every crash kind:
+					// here, the files as left and one power loss.
+					kinds = []crashKind{crashKinds[0], crashKinds[2]}
+				}
+				for _, ck := range kinds {
 					r.checkAfter(ck.crash(mem), ck.name)
 					checks++
 				}
@@ -345,7 +354,7 @@ func TestFaultInjection(t *testing.T) {
 	}
 	summary(t, "crash points: %d (a crash at every filesystem operation%s of %d sets, deletes and batches with %d flushes, %d merges, %d ingest, %d compaction and reopens) × 3 unsynced fractions (0, 0.5, 1; unsynced directory entries dropped) + a restart, 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, 0 values never written",
 		crashPoints, every, writes(steps), paths["flush"], paths["merge"], paths["ingest"], paths["compaction"])
-	summary(t, "I/O errors: %d injection points (%d operations%s × EIO, ENOSPC × single, persistent) × %d reopens = %d recoveries; %d errors reported, each wrapping the injected errno, %d absorbed (removals of replaced files); nothing acknowledged after a failed sync, 0 acknowledged writes lost, Verify clean every time",
+	summary(t, "I/O errors: %d injection points (%d operations%s × EIO, ENOSPC × single, persistent) × %d reopens for EIO, 2 for ENOSPC = %d recoveries; %d errors reported, each wrapping the injected errno, %d absorbed (removals of replaced files); nothing acknowledged after a failed sync, 0 acknowledged writes lost, Verify clean every time",
 		points, len(names), every, len(crashKinds), checks, injected, absorbed)
 }
 
