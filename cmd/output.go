@@ -236,3 +236,13 @@ func printable(b []byte) string {
 	q := strconv.Quote(string(b))
 	return q[1 : len(q)-1]
 }
+
+// printJSON writes v as indented JSON and a newline on stdout.
+func (a *app) printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(append(b, '\n'))
+	return err
+}

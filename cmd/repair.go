@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -34,12 +33,7 @@ only and changes nothing. Nothing is deleted before its copy is durable.`,
 				return err
 			}
 			if format == "json" {
-				b, err := json.MarshalIndent(rep, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = a.stdout.Write(append(b, '\n'))
-				return err
+				return a.printJSON(rep)
 			}
 			w := a.stdout
 			fmt.Fprintf(w, "kept: %d log records and %d table entries, %d live keys\n", rep.Records, rep.Entries, rep.Keys)

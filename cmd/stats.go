@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -32,12 +31,7 @@ table with its size and entries, the garbage ratio and the format version.
 				return err
 			}
 			if format == "json" {
-				b, err := json.MarshalIndent(st, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = a.stdout.Write(append(b, '\n'))
-				return err
+				return a.printJSON(st)
 			}
 			t := newTable(a.stdout, "figure", "value")
 			rows := [][]string{

@@ -54,10 +54,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o = *opts
 	}
 	o = o.withDefaults()
-	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
-		// Resolve a symlinked data directory once, then work inside it.
-		dir = resolved
-	}
+	dir = resolveDir(dir)
 	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
 	var err error
 	if o.ReadOnly {

@@ -42,9 +42,7 @@ func InspectLog(dir string, opts *Options, fn func(LogRecord) error) (LogSummary
 		o = *opts
 	}
 	o = o.withDefaults()
-	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = resolved
-	}
+	dir = resolveDir(dir)
 	var sum LogSummary
 	if _, err := o.FS.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return sum, nil

@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/kvtool/kv/pkg/vfs"
@@ -74,4 +75,14 @@ func (o Options) withDefaults() Options {
 		o.Now = time.Now
 	}
 	return o
+}
+
+// resolveDir resolves a symlinked data directory once, so that every file
+// is then reached inside the real directory and no later path element can
+// be swapped for a link.
+func resolveDir(dir string) string {
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		return resolved
+	}
+	return dir
 }

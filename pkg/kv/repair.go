@@ -56,9 +56,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	o := ro.Options
 	o.ReadOnly = ro.DryRun
 	o = o.withDefaults()
-	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = resolved
-	}
+	dir = resolveDir(dir)
 	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
 	defer db.releaseAll()
 	lock, err := db.fs.Lock(db.path(LockFileName), !ro.DryRun, !ro.DryRun, o.LockTimeout)

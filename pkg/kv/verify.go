@@ -71,9 +71,7 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	}
 	o.ReadOnly = true
 	o = o.withDefaults()
-	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = resolved
-	}
+	dir = resolveDir(dir)
 	rep := &Report{Dir: dir, Files: []FileReport{}, Problems: []Problem{}, Notes: []string{}, Warnings: []string{}}
 	fsys := o.FS
 	if _, err := fsys.Stat(dir); errors.Is(err, fs.ErrNotExist) {

@@ -3,12 +3,11 @@ package manifest
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/kvtool/kv/internal/fuzzseed"
 )
 
 // resealManifest replaces the last line of data with a right checksum
@@ -94,22 +93,10 @@ func manifestSeeds() []manifestSeed {
 	}
 }
 
-var updateSeeds = flag.Bool("update-seeds", false, "rewrite the committed fuzz seed corpora")
-
 func TestFuzzCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzManifestDecode")
+	files := map[string][]byte{}
 	for _, s := range manifestSeeds() {
-		want := []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", s.data, s.reseal))
-		path := filepath.Join(dir, "seed-"+s.name)
-		if *updateSeeds {
-			os.MkdirAll(dir, 0o755)
-			if err := os.WriteFile(path, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("seed %s is not committed or out of date (run go test -run Corpus -update-seeds): %v", s.name, err)
-		}
+		files[s.name] = fuzzseed.File(s.data, s.reseal)
 	}
+	fuzzseed.Check(t, "FuzzManifestDecode", files)
 }
