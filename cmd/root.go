@@ -96,7 +96,14 @@ which beats the default.
   kv dump --format jsonl > backup.jsonl
   kv verify                      # check every byte, print the digest`,
 		SilenceErrors: true,
-		SilenceUsage:  true,
+		// Parse the global flags before the subcommand strictly, so that a
+		// mistyped one is reported as such and not as an unknown command.
+		TraverseChildren: true,
+		Args:             cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+		SilenceUsage: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return a.loadConfig(cmd)
 		},
