@@ -652,11 +652,11 @@ func checkDump(out []byte, writers, sets int, key func(w, i int) string, value f
 	return ""
 }
 
-// TestLockTraps checks the directory lock against the classic ways to lose
+// TestTortureLockTraps checks the directory lock against the classic ways to lose
 // it: closing a second descriptor of the lock file inside the holder (which
 // releases POSIX fcntl locks), a failed second open of the store in the
 // holder's process, and the holder's death.
-func TestLockTraps(t *testing.T) {
+func TestTortureLockTraps(t *testing.T) {
 	bin := kvBinary(t)
 	dir := filepath.Join(t.TempDir(), "store")
 	lockFile := filepath.Join(dir, kv.LockFileName)
