@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kvtool/kv/internal/testsummary"
 	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/vfs"
@@ -474,7 +475,7 @@ func TestTortureKills(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("summary: torture: kills: %d kv processes SIGKILLed (%s) at %d random moments in %.0fs; kv verify exit 0 after %d/%d (the kills left %d torn tails and %d leftover files, cleaned by the next writer); %d acknowledged writes, 0 lost, 0 batches half-applied; %d killed writes had reached the store whole, %d not at all; %d log rotations (flushes, ingests, compactions)",
+	testsummary.Log(t, "torture: kills: %d kv processes SIGKILLed (%s) at %d random moments in %.0fs; kv verify exit 0 after %d/%d (the kills left %d torn tails and %d leftover files, cleaned by the next writer); %d acknowledged writes, 0 lost, 0 batches half-applied; %d killed writes had reached the store whole, %d not at all; %d log rotations (flushes, ingests, compactions)",
 		kills, countsString(killedBy), rounds, time.Since(start).Seconds(), rounds, rounds, torn, leftovers, acked, applied, notApplied, rotations)
 }
 
@@ -612,7 +613,7 @@ func TestTortureConcurrency(t *testing.T) {
 	if r := runKV(t, bin, nil, "-d", dir, "verify"); r.code != 0 {
 		t.Fatalf("verify: %v\n%s", r, r.stdout)
 	}
-	t.Logf("summary: torture: concurrency: %d writer processes at once × %d kv set = %d sets in %.1fs, all exit 0 and present afterwards, beside %d kv get, %d kv dump, %d kv compact, 0 failures, 0 lock timeouts (default %v; slowest set %.2fs, get %.2fs, dump %.2fs, compact %.2fs)",
+	testsummary.Log(t, "torture: concurrency: %d writer processes at once × %d kv set = %d sets in %.1fs, all exit 0 and present afterwards, beside %d kv get, %d kv dump, %d kv compact, 0 failures, 0 lock timeouts (default %v; slowest set %.2fs, get %.2fs, dump %.2fs, compact %.2fs)",
 		writers, sets, counts["set"], elapsed.Seconds(), counts["get"], counts["dump"], counts["compact"], kv.DefaultLockTimeout,
 		slowest["set"].Seconds(), slowest["get"].Seconds(), slowest["dump"].Seconds(), slowest["compact"].Seconds())
 }
@@ -790,5 +791,5 @@ func TestTortureLockTraps(t *testing.T) {
 			t.Errorf("the lock of a killed holder took %v to come free", d)
 		}
 	}
-	t.Logf("summary: torture: lock traps: %d held-lock traps (a second descriptor of LOCK opened and closed inside the holder, a second handle in the holder's process; writer and reader holders) leave the lock held against other processes (exit 3) and fresh flock attempts (EWOULDBLOCK); %d SIGKILLed holders (exclusive, shared) release it at once", traps, kills)
+	testsummary.Log(t, "torture: lock traps: %d held-lock traps (a second descriptor of LOCK opened and closed inside the holder, a second handle in the holder's process; writer and reader holders) leave the lock held against other processes (exit 3) and fresh flock attempts (EWOULDBLOCK); %d SIGKILLed holders (exclusive, shared) release it at once", traps, kills)
 }

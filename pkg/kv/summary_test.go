@@ -3,6 +3,8 @@ package kv_test
 import (
 	"os"
 	"testing"
+
+	"github.com/kvtool/kv/internal/testsummary"
 )
 
 // longRun reports whether the long torture run was asked for
@@ -21,5 +23,5 @@ func sample(n, div int) int {
 // so that `go test -v ./... | grep summary:` lists every technique.
 func summary(t *testing.T, format string, args ...any) {
 	t.Helper()
-	t.Logf("summary: "+format, args...)
+	testsummary.Log(t, ""+format, args...)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvtool/kv/internal/testsummary"
 	"github.com/kvtool/kv/pkg/vfs"
 	"github.com/kvtool/kv/pkg/wal"
 )
@@ -184,7 +185,7 @@ func TestWriteAtomic(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Write without injection: %v", err)
 				}
-				t.Logf("summary: manifest replacement: %d injection points × 2 (single, persistent) × 6 crash kinds = %d crashes, always the old or the new manifest", points, crashes)
+				testsummary.Log(t, "manifest replacement: %d injection points × 2 (single, persistent) × 6 crash kinds = %d crashes, always the old or the new manifest", points, crashes)
 				return
 			}
 			if err == nil && persistent {

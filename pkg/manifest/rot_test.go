@@ -3,6 +3,8 @@ package manifest
 import (
 	"bytes"
 	"testing"
+
+	"github.com/kvtool/kv/internal/testsummary"
 )
 
 // TestEveryFlipDetected changes every byte of a manifest to every other
@@ -22,5 +24,5 @@ func TestEveryFlipDetected(t *testing.T) {
 			cases++
 		}
 	}
-	t.Logf("summary: manifest byte flips: %d (%d bytes × 255 values), all refused by Decode", cases, len(enc))
+	testsummary.Log(t, "manifest byte flips: %d (%d bytes × 255 values), all refused by Decode", cases, len(enc))
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/kvtool/kv/internal/testsummary"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -388,7 +389,7 @@ func TestEveryByteFlip(t *testing.T) {
 	if detected != tried || salvagedAll != tried {
 		t.Errorf("detected %d, salvaged every intact block %d, of %d flips", detected, salvagedAll, tried)
 	}
-	t.Logf("summary: table byte flips: %d of %d positions (regions %v): Verify detected %d (%.0f%%); Salvage kept every intact block %d times; Open refused %d; Get gave %d right answers and %d errors, 0 wrong",
+	testsummary.Log(t, "table byte flips: %d of %d positions (regions %v): Verify detected %d (%.0f%%); Salvage kept every intact block %d times; Open refused %d; Get gave %d right answers and %d errors, 0 wrong",
 		tried, len(orig), stats, detected, 100*float64(detected)/float64(tried), salvagedAll, openFails, getRight, getErrors)
 }
 

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kvtool/kv/internal/testsummary"
 )
 
 // batches is the content of the test log: several records of different
@@ -372,7 +374,7 @@ func TestCorruptionTable(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("summary: wal corruption table: %d cases (%d torn tails, %d corruptions, %d clean), all classified as expected", len(cases), nTorn, nCorrupt, nClean)
+	testsummary.Log(t, "wal corruption table: %d cases (%d torn tails, %d corruptions, %d clean), all classified as expected", len(cases), nTorn, nCorrupt, nClean)
 }
 
 // A record whose checksum holds but whose payload does not decode was
