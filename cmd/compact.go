@@ -18,6 +18,8 @@ step: the old files stay live until the new ones are durable. The
 compacted table's bytes depend only on the live contents, so two stores
 holding the same data compact to identical bytes. -v reports the sizes
 before and after and the time taken, on stderr.`,
+		Example: `  kv compact
+  kv compact -v          # sizes before and after, and the time taken`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
 			start := time.Now()

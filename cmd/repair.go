@@ -18,6 +18,8 @@ block, copy each damaged file into a dated folder inside the data
 directory (damaged-YYYYMMDDTHHMMSSZ/), and rebuild the store from what was
 kept. Prints what it kept and what it could not read. --dry-run reports
 only and changes nothing. Nothing is deleted before its copy is durable.`,
+		Example: `  kv repair --dry-run   # what would be kept and lost
+  kv repair && kv verify`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			format, err := a.outputFormat(cmd, []string{"table", "json"}, "table")

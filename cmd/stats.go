@@ -15,6 +15,8 @@ func (a *app) newStatsCmd() *cobra.Command {
 on disk, dead bytes that compaction would reclaim, the log's size, each
 table with its size and entries, the garbage ratio and the format version.
 --format json for machines.`,
+		Example: `  kv stats
+  kv stats --format json | jq .garbage_ratio`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
 			format, err := a.outputFormat(cmd, []string{"table", "json"}, "table")

@@ -17,6 +17,9 @@ func (a *app) newTTLCmd() *cobra.Command {
 		Short: "Print the time a key has left before it expires",
 		Long: `Print how long KEY has left before it expires (as 1m30s, or whole seconds
 with --seconds). Exits 1 when the key is missing or never expires.`,
+		Example: `  kv set --ttl 90s session:42 active
+  kv ttl session:42             # 1m30s
+  kv ttl --seconds session:42   # 90`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeKeys(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {

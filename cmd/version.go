@@ -50,9 +50,10 @@ func buildInfo() (v, c, d string) {
 
 func (a *app) newVersionCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print kv's version, commit and build date",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print kv's version, commit and build date",
+		Example: `  kv version`,
+		Args:    cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			v, c, d := buildInfo()
 			_, err := fmt.Fprintf(a.stdout, "kv %s\ncommit: %s\nbuilt: %s\ngo: %s %s/%s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -51,7 +51,7 @@ func TestManPagesHaveSections(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, page := range pages {
-		for _, sec := range []string{"NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "ENVIRONMENT", "FILES", "SEE ALSO"} {
+		for _, sec := range []string{"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"} {
 			if !bytes.Contains(page, []byte(".SH "+sec)) {
 				t.Errorf("%s lacks the %s section", name, sec)
 			}

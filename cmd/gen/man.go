@@ -25,6 +25,8 @@ func ManPages() (map[string][]byte, error) {
 		if c.Hidden || c.Name() == "help" {
 			return
 		}
+		// Cobra adds --help only when a command runs; the page lists it.
+		c.InitDefaultHelpFlag()
 		name := strings.ReplaceAll(c.CommandPath(), " ", "-")
 		out[name+".1"] = md2man.Render([]byte(manMarkdown(c)))
 		for _, sub := range c.Commands() {
@@ -99,9 +101,13 @@ func manMarkdown(c *cobra.Command) string {
 :   optional config file with the keys dir, lock-timeout, sync and format
 
 `)
-	if c.Example != "" {
-		fmt.Fprintf(&b, "# EXAMPLES\n\n```\n%s\n```\n\n", strings.Trim(c.Example, "\n"))
+	example := strings.Trim(c.Example, "\n")
+	if example == "" {
+		// Cobra's own commands (completion) carry their examples in the
+		// description; the section still shows the plain invocation.
+		example = "  " + c.UseLine()
 	}
+	fmt.Fprintf(&b, "# EXAMPLES\n\n```\n%s\n```\n\n", example)
 	b.WriteString("# SECURITY\n\nA value given on the command line is visible to every user of the machine through the process list. Pass secrets on standard input (**kv set KEY < file**) or with **--value-file**. kv never prints values on stderr.\n\n")
 	b.WriteString("# SEE ALSO\n\n")
 	var see []string

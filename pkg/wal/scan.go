@@ -63,8 +63,13 @@ func Scan(data []byte, fn func(Record) error) (Result, error) {
 	for off < int64(len(data)) {
 		rec, reason := decodeAt(data, off, res.NextSeq)
 		if reason != "" {
-			if next := findValidAfter(data, off, res.NextSeq); next >= 0 {
+			next, exhausted := findValidAfter(data, off, res.NextSeq)
+			if next >= 0 {
 				return res, &CorruptError{Offset: off, Reason: fmt.Sprintf("%s, with a valid record at offset %d after it", reason, next)}
+			}
+			if exhausted {
+				// A crash leaves no such bytes; refuse rather than guess.
+				return res, &CorruptError{Offset: off, Reason: reason + ", followed by more record-like headers than a torn write can leave"}
 			}
 			if rot := rotInTail(data, off); rot != "" {
 				return res, &CorruptError{Offset: off, Reason: fmt.Sprintf("%s in the last record, %s", reason, rot)}
@@ -132,8 +137,14 @@ func decodeAt(data []byte, off int64, wantSeq uint64) (Record, string) {
 // The records lost between off and a candidate at p number at most what
 // fits in those p-off bytes, so the candidate's sequence number can exceed
 // nextSeq by no more than that: a cheap filter before the checksum.
-func findValidAfter(data []byte, off int64, nextSeq uint64) int64 {
+//
+// Hostile bytes can pass the filter at every offset with a length reaching
+// the end of the file, which would make the search quadratic (minutes for
+// a 4 MiB log). The checksum work is therefore capped at checkBudget of
+// the file's size; exhausted reports that the cap was hit.
+func findValidAfter(data []byte, off int64, nextSeq uint64) (pos int64, exhausted bool) {
 	const minRecord = RecordHeaderSize + 3
+	budget := checkBudget(len(data))
 	for p := off + 1; p+minRecord <= int64(len(data)); p++ {
 		seq := binary.LittleEndian.Uint64(data[p+8 : p+16])
 		if seq < nextSeq || seq-nextSeq > uint64(p-off)/minRecord+1 {
@@ -143,13 +154,20 @@ func findValidAfter(data []byte, off int64, nextSeq uint64) int64 {
 		if length == 0 || uint64(length) > uint64(int64(len(data))-p-RecordHeaderSize) {
 			continue
 		}
+		if budget -= int64(length); budget < 0 {
+			return -1, true
+		}
 		end := p + RecordHeaderSize + int64(length)
 		if crc32.Checksum(data[p+4:end], Castagnoli) == binary.LittleEndian.Uint32(data[p:p+4]) {
-			return p
+			return p, false
 		}
 	}
-	return -1
+	return -1, false
 }
+
+// checkBudget bounds the bytes a search for intact records may checksum in
+// a file of size bytes: a few passes over it, plus slack for small files.
+func checkBudget(size int) int64 { return 8*int64(size) + 1<<20 }
 
 // SectorSize is the unit in which a crash loses data: the disk writes each
 // 512-byte sector whole or not at all.
@@ -246,11 +264,18 @@ func Salvage(data []byte) (records []Record, damaged [][2]int64) {
 	return records, damaged
 }
 
+// resync finds the next offset at or after from where an intact record
+// starts, or -1. Its checksum work is capped like findValidAfter's; past
+// the cap the rest of the file is given up as damaged.
 func resync(data []byte, from int64) int64 {
+	budget := checkBudget(len(data))
 	for p := from; p+RecordHeaderSize+3 <= int64(len(data)); p++ {
 		length := binary.LittleEndian.Uint32(data[p+4 : p+8])
 		if length < 3 || uint64(length) > uint64(int64(len(data))-p-RecordHeaderSize) {
 			continue
+		}
+		if budget -= int64(length); budget < 0 {
+			return -1
 		}
 		end := p + RecordHeaderSize + int64(length)
 		if crc32.Checksum(data[p+4:end], Castagnoli) != binary.LittleEndian.Uint32(data[p:p+4]) {
