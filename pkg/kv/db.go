@@ -33,7 +33,13 @@ type DB struct {
 	walFile vfs.File // read-write handles only
 	walEnd  int64
 	walOps  int // operations in the current log, for Stats
-	nextSeq uint64
+	// walSynced is false while the log may hold bytes not yet synced by
+	// this handle (records a failed or dead writer left, a cut tail).
+	walSynced bool
+	// dirDurable is false while the manifest naming the log may not be
+	// durable (see openReadWrite).
+	dirDurable bool
+	nextSeq    uint64
 	// walRelease unmaps the log a read-only handle replayed.
 	walRelease func() error
 }
@@ -225,16 +231,16 @@ func (db *DB) openReadWrite() error {
 	// What this open found may not be durable yet: a handle that failed
 	// (or a process that died) after renaming a manifest but before
 	// syncing the directory, or after writing a record but before syncing
-	// the log, leaves state that a power loss would undo. Make it durable
-	// before any write is acknowledged on top of it, or a crash would take
-	// the acknowledged writes with it. When nothing is dirty these syncs
-	// cost next to nothing.
-	if err := db.walFile.Sync(); err != nil {
-		return err
-	}
-	if err := db.fs.SyncDir(db.dir); err != nil {
-		return err
-	}
+	// the log, leaves state that a power loss would undo. It is made
+	// durable before anything is acknowledged on top of it, but lazily,
+	// so that a one-shot write pays for one fdatasync, not three:
+	//   - the log: the next append's fdatasync covers every earlier byte
+	//     of the file; a handle that never syncs the log syncs it at Close;
+	//   - the directory: a manifest that may be unsynced names a log with
+	//     no record yet (every rewrite starts a fresh log or keeps one
+	//     whose records were appended after such a sync), so the first
+	//     append to an empty log syncs the directory first.
+	db.dirDurable = db.walEnd > wal.HeaderSize
 	if db.walEnd > db.opts.FlushThreshold {
 		// A log left over the threshold (a flush that failed or was cut
 		// short) is flushed now, so every open stays bounded.
@@ -342,6 +348,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 		}
 	}
 	db.walEnd, db.nextSeq = res.End, res.NextSeq
+	db.walSynced = res.Torn == nil && res.Records == 0
 	return nil
 }
 
@@ -380,7 +387,33 @@ func (db *DB) Close() error {
 		return ErrClosed
 	}
 	db.closed = true
-	return db.releaseAll()
+	err := db.syncFound()
+	if rerr := db.releaseAll(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// syncFound makes durable what a read-write handle found at open and has
+// not synced since (see openReadWrite), so that state this handle may have
+// shown to readers survives a power loss even when it wrote nothing.
+func (db *DB) syncFound() error {
+	if db.opts.ReadOnly || db.walFile == nil || db.broken != nil || db.opts.NoSync {
+		return nil
+	}
+	if !db.walSynced {
+		if err := db.walFile.Sync(); err != nil {
+			return err
+		}
+		db.walSynced = true
+	}
+	if !db.dirDurable {
+		if err := db.fs.SyncDir(db.dir); err != nil {
+			return err
+		}
+		db.dirDurable = true
+	}
+	return nil
 }
 
 func (db *DB) releaseAll() error {

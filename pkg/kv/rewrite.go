@@ -84,6 +84,7 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 		db.tables = append([]*table{opened}, rest...)
 	}
 	db.man = man
+	db.dirDurable = true // manifest.Write synced the directory
 	var errs []error
 	if newLog {
 		f, err := db.fs.OpenRW(db.path(walName(walNum)))
@@ -94,6 +95,7 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 		db.walFile, db.walEnd = f, wal.HeaderSize
 		db.mem = newMemtable()
 		db.walOps = 0
+		db.walSynced = true
 		errs = append(errs, db.removeFile(walName(oldLog)))
 	}
 	for _, t := range old {

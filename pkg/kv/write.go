@@ -79,6 +79,13 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 		// without writing the data twice.
 		return db.ingest(ops)
 	}
+	if !db.dirDurable && !db.opts.NoSync {
+		// The manifest naming this (empty) log may not be durable yet.
+		if err := db.fs.SyncDir(db.dir); err != nil {
+			return db.fail(fmt.Errorf("sync %s: %w", db.dir, err))
+		}
+		db.dirDurable = true
+	}
 	rec := wal.AppendRecord(nil, db.nextSeq, ops)
 	if _, err := db.walFile.WriteAt(rec, db.walEnd); err != nil {
 		// Cut off what may have landed so the log stays appendable; if
@@ -90,6 +97,7 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 		if err := db.walFile.Sync(); err != nil {
 			return db.fail(fmt.Errorf("sync %s: %w", db.walName(), err))
 		}
+		db.walSynced = true
 	}
 	db.walEnd += int64(len(rec))
 	db.nextSeq++
@@ -195,6 +203,13 @@ func (db *DB) Sync() error {
 	}
 	if err := db.walFile.Sync(); err != nil {
 		return db.fail(fmt.Errorf("sync %s: %w", db.walName(), err))
+	}
+	db.walSynced = true
+	if !db.dirDurable {
+		if err := db.fs.SyncDir(db.dir); err != nil {
+			return db.fail(fmt.Errorf("sync %s: %w", db.dir, err))
+		}
+		db.dirDurable = true
 	}
 	return nil
 }
