@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"sort"
 	"sync/atomic"
 
 	"github.com/kvtool/kv/pkg/wal"
@@ -28,6 +29,12 @@ type Reader struct {
 	// nothing proportional to the table is built at open.
 	checkedMeta   bitset
 	checkedBlocks bitset
+	// A long-lived reader builds, after prefixIndexAfter lookups, a
+	// compact in-memory array of each block's key prefix, so that a
+	// lookup's index search touches one array instead of two places of
+	// the mapped index per step. One-shot readers never build it.
+	lookups  atomic.Int64
+	prefixes atomic.Pointer[prefixIndex]
 }
 
 // Open validates the footer and the checksum array of a table held in data.
@@ -187,6 +194,9 @@ func (r *Reader) blockWithStarts(i int) (entries, starts []byte, h blockHandle, 
 // when there is none.
 func (r *Reader) seekBlock(key []byte) (int, error) {
 	lo, hi := 0, int(r.f.blocks)
+	if px := r.prefixIndex(); px != nil {
+		lo, hi = px.narrow(key)
+	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		k, err := r.indexKey(mid)
@@ -200,6 +210,60 @@ func (r *Reader) seekBlock(key []byte) (int, error) {
 		}
 	}
 	return lo, nil
+}
+
+// prefixIndexAfter is the number of lookups after which a reader builds
+// its prefix index: enough that one-shot processes never pay for it.
+const prefixIndexAfter = 4096
+
+// prefixIndex holds the first 16 bytes of every block's last key,
+// big-endian and zero-padded, so comparing two entries compares the keys'
+// prefixes in byte order.
+type prefixIndex struct {
+	hi, lo []uint64
+}
+
+func keyPrefix(k []byte) (hi, lo uint64) {
+	var p [16]byte
+	copy(p[:], k)
+	return binary.BigEndian.Uint64(p[:8]), binary.BigEndian.Uint64(p[8:])
+}
+
+func prefixLess(ah, al, bh, bl uint64) bool { return ah < bh || (ah == bh && al < bl) }
+
+// narrow returns the range of blocks whose last-key prefix equals the
+// key's; the first block whose last key is >= key lies in [lo, hi] (hi
+// included when every prefix in range ties), so the caller finishes the
+// search over full keys in [lo, hi), usually empty or one block wide.
+func (px *prefixIndex) narrow(key []byte) (lo, hi int) {
+	kh, kl := keyPrefix(key)
+	n := len(px.hi)
+	lo = sort.Search(n, func(i int) bool { return !prefixLess(px.hi[i], px.lo[i], kh, kl) })
+	hi = lo + sort.Search(n-lo, func(i int) bool { return prefixLess(kh, kl, px.hi[lo+i], px.lo[lo+i]) })
+	return lo, hi
+}
+
+// prefixIndex returns the reader's prefix index, building it once the
+// reader has served prefixIndexAfter lookups (nil before, or if the index
+// could not be read: the plain search then reports the damage).
+func (r *Reader) prefixIndex() *prefixIndex {
+	if px := r.prefixes.Load(); px != nil {
+		return px
+	}
+	if r.lookups.Add(1) != prefixIndexAfter {
+		return nil
+	}
+	n := int(r.f.blocks)
+	px := &prefixIndex{hi: make([]uint64, n), lo: make([]uint64, n)}
+	for i := 0; i < n; i++ {
+		k, err := r.indexKey(i)
+		if err != nil {
+			return nil
+		}
+		px.hi[i], px.lo[i] = keyPrefix(k)
+	}
+	r.prefixes.Store(px)
+	return px
 }
 
 // indexKey is the last key of block i: the part of indexEntry a binary
