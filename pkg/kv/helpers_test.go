@@ -177,3 +177,32 @@ func universe(ops ...op) []string {
 	}
 	return slices.Sorted(maps.Keys(set))
 }
+
+// recoverAndWrite is what must follow a crash: a writer opens the store
+// (cutting any torn tail), finds exactly want, takes a write, and a reopen
+// finds want plus that write (recorded in want) with no error.
+func recoverAndWrite(fsys vfs.FS, want state, universe []string) error {
+	db, err := kv.Open(memDir, memOptions(fsys, 0))
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	if err := checkStore(db, want, universe); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Set([]byte("after"), []byte("x")); err != nil {
+		db.Close()
+		return fmt.Errorf("Set after recovery: %w", err)
+	}
+	db.Close()
+	want["after"] = "x"
+	db, err = kv.Open(memDir, memOptions(fsys, 0))
+	if err != nil {
+		return fmt.Errorf("reopen after a write: %w", err)
+	}
+	defer db.Close()
+	if err := checkStore(db, want, universe); err != nil {
+		return fmt.Errorf("after a write and reopen: %w", err)
+	}
+	return nil
+}

@@ -155,3 +155,6 @@ func (db *DB) newIter(prefix []byte) *mergeIter {
 	}
 	return newMergeIter(its)
 }
+
+// errStop ends a scan early without error.
+var errStop = errors.New("stop")

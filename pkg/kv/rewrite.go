@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
-	"strings"
 
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
@@ -295,10 +294,4 @@ func (db *DB) diskBytes() int64 {
 		n += t.r.Size()
 	}
 	return n
-}
-
-// isStoreFile reports whether name is one the engine manages.
-func isStoreFile(name string) bool {
-	_, _, ok := manifest.ParseName(name)
-	return ok || name == manifest.FileName || manifest.IsTemp(name) || name == LockFileName || strings.HasPrefix(name, "damaged-")
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
@@ -257,4 +258,10 @@ func (v *verifier) checkPermissions() {
 			check(p, st)
 		}
 	}
+}
+
+// isStoreFile reports whether name is one the engine manages.
+func isStoreFile(name string) bool {
+	_, _, ok := manifest.ParseName(name)
+	return ok || name == manifest.FileName || manifest.IsTemp(name) || name == LockFileName || strings.HasPrefix(name, "damaged-")
 }

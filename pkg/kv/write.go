@@ -1,7 +1,6 @@
 package kv
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -189,9 +188,6 @@ func (tx *Txn) Delete(key []byte) {
 	tx.batch.Delete(key)
 	tx.own[string(key)] = tx.batch.ops[len(tx.batch.ops)-1]
 }
-
-// errStop ends a scan early without error.
-var errStop = errors.New("stop")
 
 // Sync makes every write so far durable. With Options.NoSync it is how a
 // bulk load pays for one fdatasync at the end instead of one per batch.
