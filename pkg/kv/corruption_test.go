@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"path"
 	"strings"
 	"testing"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
@@ -342,7 +342,7 @@ func flip(data []byte, at int) []byte {
 
 // seal returns a manifest body with its checksum line.
 func seal(body string) []byte {
-	return []byte(body + fmt.Sprintf("crc32c %08x\n", crc32.Checksum([]byte(body), wal.Castagnoli)))
+	return []byte(body + fmt.Sprintf("crc32c %08x\n", crc32c.Checksum([]byte(body))))
 }
 
 // TestManifestDamage damages the manifest: Open refuses naming it, Verify

@@ -12,13 +12,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/vfs"
-	"github.com/kvtool/kv/pkg/wal"
 )
 
 // Wire-format constants.
@@ -104,7 +103,7 @@ func (m *Manifest) Encode() []byte {
 	for _, t := range m.Tables {
 		fmt.Fprintf(&b, "table %s %d\n", TableName(t.Num), t.Size)
 	}
-	fmt.Fprintf(&b, "crc32c %08x\n", crc32.Checksum(b.Bytes(), wal.Castagnoli))
+	fmt.Fprintf(&b, "crc32c %08x\n", crc32c.Checksum(b.Bytes()))
 	return b.Bytes()
 }
 
@@ -125,7 +124,7 @@ func Decode(data []byte) (*Manifest, error) {
 	if !found || err != nil || hexSum != fmt.Sprintf("%08x", want) {
 		return nil, &CorruptError{sumOff, "malformed checksum line"}
 	}
-	if crc32.Checksum(body, wal.Castagnoli) != uint32(want) {
+	if crc32c.Checksum(body) != uint32(want) {
 		return nil, &CorruptError{sumOff, "checksum mismatch"}
 	}
 	m := &Manifest{}

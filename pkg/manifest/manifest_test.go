@@ -4,20 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/internal/testsummary"
 	"github.com/kvtool/kv/pkg/vfs"
-	"github.com/kvtool/kv/pkg/wal"
 )
 
 // seal appends the checksum line to a manifest body.
 func seal(body string) []byte {
-	return []byte(body + fmt.Sprintf("crc32c %08x\n", crc32.Checksum([]byte(body), wal.Castagnoli)))
+	return []byte(body + fmt.Sprintf("crc32c %08x\n", crc32c.Checksum([]byte(body))))
 }
 
 func sample() *Manifest {

@@ -12,9 +12,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/internal/crc32c"
 )
 
 // Wire-format constants.
@@ -34,8 +33,6 @@ const (
 	// keylen(1) | key(1) | offset(1) | length(1).
 	indexEntryMin = 4
 )
-
-var crcTable = wal.Castagnoli
 
 // ErrCorrupt is wrapped by every error that reports damaged table bytes.
 var ErrCorrupt = errors.New("corrupt table")
@@ -76,7 +73,7 @@ func (f footer) encode() []byte {
 	b = binary.LittleEndian.AppendUint32(b, Version)
 	b = append(b, Magic...)
 	b = binary.LittleEndian.AppendUint32(b, 0)
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	return binary.LittleEndian.AppendUint32(b, crc32c.Checksum(b))
 }
 
 func chunkCount(metaLen uint64) uint64 { return (metaLen + ChunkSize - 1) / ChunkSize }
@@ -93,7 +90,7 @@ func decodeFooter(data []byte) (footer, error) {
 	if string(b[48:56]) != Magic {
 		return footer{}, corrupt(off, "bad table magic")
 	}
-	if crc32.Checksum(b[:60], crcTable) != binary.LittleEndian.Uint32(b[60:64]) {
+	if crc32c.Checksum(b[:60]) != binary.LittleEndian.Uint32(b[60:64]) {
 		return footer{}, corrupt(off, "footer checksum mismatch")
 	}
 	if v := binary.LittleEndian.Uint32(b[44:48]); v != Version {

@@ -3,10 +3,10 @@ package sstable
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"strings"
 	"testing"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -19,7 +19,7 @@ func rawTable(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
 		off := len(data)
 		body = withStarts(body)
 		data = append(data, body...)
-		data = binary.LittleEndian.AppendUint32(data, crc32.Checksum(body, crcTable))
+		data = binary.LittleEndian.AppendUint32(data, crc32c.Checksum(body))
 		offsets = binary.LittleEndian.AppendUint32(offsets, uint32(len(index)))
 		index = binary.AppendUvarint(index, uint64(len(lastKeys[i])))
 		index = append(index, lastKeys[i]...)
@@ -34,12 +34,12 @@ func rawTable(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
 	indexLen := len(index) + len(offsets)
 	var sums []byte
 	for i := 0; i < len(meta); i += ChunkSize {
-		sums = binary.LittleEndian.AppendUint32(sums, crc32.Checksum(meta[i:min(i+ChunkSize, len(meta))], crcTable))
+		sums = binary.LittleEndian.AppendUint32(sums, crc32c.Checksum(meta[i:min(i+ChunkSize, len(meta))]))
 	}
 	out := append(append(data, meta...), sums...)
 	return append(out, footer{
 		dataLen: uint64(len(data)), indexLen: uint64(indexLen), bloomLen: uint64(len(meta) - indexLen),
-		blocks: uint64(len(bodies)), entries: uint64(len(bloomKeys)), sumsCRC: crc32.Checksum(sums, crcTable),
+		blocks: uint64(len(bodies)), entries: uint64(len(bloomKeys)), sumsCRC: crc32c.Checksum(sums),
 	}.encode()...)
 }
 
@@ -110,18 +110,18 @@ func resealTable(data []byte) []byte {
 					continue
 				}
 				b := data[off : off+ln]
-				binary.LittleEndian.PutUint32(b[ln-4:], crc32.Checksum(b[:ln-4], crcTable))
+				binary.LittleEndian.PutUint32(b[ln-4:], crc32c.Checksum(b[:ln-4]))
 			}
 		}
 		sums := data[dataLen+uint64(len(meta)) : size]
 		if uint64(len(sums)) == chunkCount(uint64(len(meta)))*4 {
 			for c := 0; c*ChunkSize < len(meta); c++ {
-				binary.LittleEndian.PutUint32(sums[c*4:], crc32.Checksum(meta[c*ChunkSize:min((c+1)*ChunkSize, len(meta))], crcTable))
+				binary.LittleEndian.PutUint32(sums[c*4:], crc32c.Checksum(meta[c*ChunkSize:min((c+1)*ChunkSize, len(meta))]))
 			}
-			binary.LittleEndian.PutUint32(ft[40:], crc32.Checksum(sums, crcTable))
+			binary.LittleEndian.PutUint32(ft[40:], crc32c.Checksum(sums))
 		}
 	}
-	binary.LittleEndian.PutUint32(ft[60:], crc32.Checksum(ft[:60], crcTable))
+	binary.LittleEndian.PutUint32(ft[60:], crc32c.Checksum(ft[:60]))
 	return data
 }
 

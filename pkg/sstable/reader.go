@@ -3,10 +3,10 @@ package sstable
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"sort"
 	"sync/atomic"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -47,7 +47,7 @@ func Open(data []byte) (*Reader, error) {
 	metaOff := f.dataLen
 	metaLen := f.indexLen + f.bloomLen
 	sums := data[metaOff+metaLen : uint64(len(data))-FooterSize]
-	if crc32.Checksum(sums, crcTable) != f.sumsCRC {
+	if crc32c.Checksum(sums) != f.sumsCRC {
 		return nil, corrupt(int64(metaOff+metaLen), "chunk checksum array damaged")
 	}
 	meta := data[metaOff : metaOff+metaLen]
@@ -82,7 +82,7 @@ func (r *Reader) checkMeta(off, n uint64) error {
 		}
 		end := min((c+1)*ChunkSize, uint64(len(r.meta)))
 		want := binary.LittleEndian.Uint32(r.sums[c*4:])
-		if crc32.Checksum(r.meta[c*ChunkSize:end], crcTable) != want {
+		if crc32c.Checksum(r.meta[c*ChunkSize:end]) != want {
 			return corrupt(r.metaOff+int64(c*ChunkSize), "index/filter chunk checksum mismatch")
 		}
 		r.checkedMeta.set(int(c))
@@ -174,7 +174,7 @@ func (r *Reader) blockWithStarts(i int) (entries, starts []byte, h blockHandle, 
 	b := r.data[h.offset : h.offset+h.len]
 	body := b[:len(b)-4]
 	if !r.checkedBlocks.has(i) {
-		if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		if crc32c.Checksum(body) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 			return nil, nil, h, corrupt(int64(h.offset), "data block %d checksum mismatch", i)
 		}
 		r.checkedBlocks.set(i)

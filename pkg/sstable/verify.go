@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"maps"
 	"slices"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -134,7 +134,7 @@ func Salvage(data []byte) (ops []wal.Op, lost []Problem) {
 			b := data[h.offset : h.offset+h.len]
 			body := b[:len(b)-4]
 			entries, ok := blockEntries(body)
-			if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+			if crc32c.Checksum(body) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 				lost = append(lost, Problem{Offset: int64(s), Reason: "data block checksum mismatch"})
 			} else if !ok {
 				lost = append(lost, Problem{Offset: int64(s), Reason: "data block offsets array damaged"})
@@ -188,7 +188,7 @@ func findBlock(p []byte) (entries []byte, size int, ok bool) {
 				break
 			}
 		}
-		if match && crc32.Checksum(p[:end], crcTable) == binary.LittleEndian.Uint32(p[end:]) {
+		if match && crc32c.Checksum(p[:end]) == binary.LittleEndian.Uint32(p[end:]) {
 			return p[:pos], end + 4, true
 		}
 	}

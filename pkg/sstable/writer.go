@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -75,7 +75,7 @@ func (w *Writer) flushBlock() {
 	}
 	w.block = binary.LittleEndian.AppendUint16(w.block, uint16(len(w.starts)))
 	w.starts = w.starts[:0]
-	w.block = binary.LittleEndian.AppendUint32(w.block, crc32.Checksum(w.block, crcTable))
+	w.block = binary.LittleEndian.AppendUint32(w.block, crc32c.Checksum(w.block))
 	w.write(w.block)
 	w.offsets = binary.LittleEndian.AppendUint32(w.offsets, uint32(len(w.index)))
 	w.index = binary.AppendUvarint(w.index, uint64(len(w.lastKey)))
@@ -103,14 +103,14 @@ func (w *Writer) Finish() (int64, error) {
 	bloomLen := uint64(len(meta)) - indexLen
 	sums := make([]byte, 0, chunkCount(uint64(len(meta)))*4)
 	for i := 0; i < len(meta); i += ChunkSize {
-		sums = binary.LittleEndian.AppendUint32(sums, crc32.Checksum(meta[i:min(i+ChunkSize, len(meta))], crcTable))
+		sums = binary.LittleEndian.AppendUint32(sums, crc32c.Checksum(meta[i:min(i+ChunkSize, len(meta))]))
 	}
 	w.write(meta)
 	w.write(sums)
 	w.write(footer{
 		dataLen: dataLen, indexLen: indexLen, bloomLen: bloomLen,
 		blocks: w.blocks, entries: w.entries,
-		sumsCRC: crc32.Checksum(sums, crcTable),
+		sumsCRC: crc32c.Checksum(sums),
 	}.encode())
 	return int64(w.off), w.err
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"reflect"
 	"testing"
+
+	"github.com/kvtool/kv/internal/crc32c"
 )
 
 // Fuzz modes: what the harness repairs in the fuzzer's bytes before the
@@ -24,7 +25,7 @@ func reseal(data []byte, mode uint8) []byte {
 	if mode%3 == fuzzRaw || len(data) < HeaderSize {
 		return data
 	}
-	binary.LittleEndian.PutUint32(data[16:20], crc32.Checksum(data[:16], Castagnoli))
+	binary.LittleEndian.PutUint32(data[16:20], crc32c.Checksum(data[:16]))
 	seq := binary.LittleEndian.Uint64(data[8:16])
 	for off := HeaderSize; off+RecordHeaderSize <= len(data); {
 		length := binary.LittleEndian.Uint32(data[off+4:])
@@ -36,7 +37,7 @@ func reseal(data []byte, mode uint8) []byte {
 			binary.LittleEndian.PutUint64(data[off+8:], seq)
 			seq++
 		}
-		binary.LittleEndian.PutUint32(data[off:], crc32.Checksum(data[off+4:end], Castagnoli))
+		binary.LittleEndian.PutUint32(data[off:], crc32c.Checksum(data[off+4:end]))
 		off = end
 	}
 	return data

@@ -10,7 +10,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
+
+	"github.com/kvtool/kv/internal/crc32c"
 )
 
 // Wire-format constants.
@@ -68,9 +69,6 @@ type Op struct {
 	ExpiresAt int64
 }
 
-// Castagnoli is the CRC-32C table every checksum of the format uses.
-var Castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // Errors returned by the decoder.
 var (
 	// ErrBadHeader is returned when a log file's header is damaged or of
@@ -88,7 +86,7 @@ func AppendHeader(dst []byte, firstSeq uint64) []byte {
 	dst = append(dst, Magic...)
 	dst = binary.LittleEndian.AppendUint32(dst, Version)
 	dst = binary.LittleEndian.AppendUint64(dst, firstSeq)
-	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], Castagnoli))
+	return binary.LittleEndian.AppendUint32(dst, crc32c.Checksum(dst[start:]))
 }
 
 // DecodeHeader checks a log file header and returns its first sequence
@@ -100,7 +98,7 @@ func DecodeHeader(b []byte) (uint64, error) {
 	if string(b[:4]) != Magic {
 		return 0, fmt.Errorf("%w: magic %q", ErrBadHeader, b[:4])
 	}
-	if crc32.Checksum(b[:16], Castagnoli) != binary.LittleEndian.Uint32(b[16:20]) {
+	if crc32c.Checksum(b[:16]) != binary.LittleEndian.Uint32(b[16:20]) {
 		return 0, fmt.Errorf("%w: checksum mismatch", ErrBadHeader)
 	}
 	if v := binary.LittleEndian.Uint32(b[4:8]); v != Version {
@@ -149,7 +147,7 @@ func AppendRecord(dst []byte, seq uint64, ops []Op) []byte {
 	rec := dst[start:]
 	binary.LittleEndian.PutUint32(rec[4:8], uint32(len(rec)-RecordHeaderSize))
 	binary.LittleEndian.PutUint64(rec[8:16], seq)
-	binary.LittleEndian.PutUint32(rec[0:4], crc32.Checksum(rec[4:], Castagnoli))
+	binary.LittleEndian.PutUint32(rec[0:4], crc32c.Checksum(rec[4:]))
 	return dst
 }
 

@@ -3,7 +3,8 @@ package wal
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
+
+	"github.com/kvtool/kv/internal/crc32c"
 )
 
 // Record is one decoded record.
@@ -119,7 +120,7 @@ func decodeAt(data []byte, off int64, wantSeq uint64) (Record, string) {
 		return Record{}, fmt.Sprintf("record length %d runs past the end of the file", length)
 	}
 	size := RecordHeaderSize + int(length)
-	if crc32.Checksum(rest[4:size], Castagnoli) != binary.LittleEndian.Uint32(rest[0:4]) {
+	if crc32c.Checksum(rest[4:size]) != binary.LittleEndian.Uint32(rest[0:4]) {
 		return Record{}, "checksum mismatch"
 	}
 	seq := binary.LittleEndian.Uint64(rest[8:16])
@@ -158,7 +159,7 @@ func findValidAfter(data []byte, off int64, nextSeq uint64) (pos int64, exhauste
 			return -1, true
 		}
 		end := p + RecordHeaderSize + int64(length)
-		if crc32.Checksum(data[p+4:end], Castagnoli) == binary.LittleEndian.Uint32(data[p:p+4]) {
+		if crc32c.Checksum(data[p+4:end]) == binary.LittleEndian.Uint32(data[p:p+4]) {
 			return p, false
 		}
 	}
@@ -195,7 +196,7 @@ func rotInTail(data []byte, off int64) string {
 	if avail := len(rest) - RecordHeaderSize; uint64(length) != uint64(avail) && avail <= MaxRecordSize {
 		var lenField [4]byte
 		binary.LittleEndian.PutUint32(lenField[:], uint32(avail))
-		sum := crc32.Update(crc32.Checksum(lenField[:], Castagnoli), Castagnoli, rest[8:])
+		sum := crc32c.Update(crc32c.Checksum(lenField[:]), rest[8:])
 		if sum == binary.LittleEndian.Uint32(rest[0:4]) {
 			return fmt.Sprintf("whose checksum holds over the %d bytes to the end of the file: the record is whole and its length field is damaged", len(rest))
 		}
@@ -204,7 +205,7 @@ func rotInTail(data []byte, off int64) string {
 		return "" // cut short
 	}
 	size := RecordHeaderSize + int64(length)
-	if crc32.Checksum(rest[4:size], Castagnoli) == binary.LittleEndian.Uint32(rest[0:4]) {
+	if crc32c.Checksum(rest[4:size]) == binary.LittleEndian.Uint32(rest[0:4]) {
 		return "" // not a checksum failure (a sequence out of order)
 	}
 	for from := off; from < off+size; {
@@ -278,7 +279,7 @@ func resync(data []byte, from int64) int64 {
 			return -1
 		}
 		end := p + RecordHeaderSize + int64(length)
-		if crc32.Checksum(data[p+4:end], Castagnoli) != binary.LittleEndian.Uint32(data[p:p+4]) {
+		if crc32c.Checksum(data[p+4:end]) != binary.LittleEndian.Uint32(data[p:p+4]) {
 			continue
 		}
 		if _, err := DecodePayload(data[p+RecordHeaderSize : end]); err == nil {

@@ -5,11 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/internal/testsummary"
 )
 
@@ -191,7 +191,7 @@ func TestHeader(t *testing.T) {
 		t.Fatalf("DecodeHeader: %d, %v", seq, err)
 	}
 	reseal := func(b []byte) []byte {
-		binary.LittleEndian.PutUint32(b[16:], crc32.Checksum(b[:16], Castagnoli))
+		binary.LittleEndian.PutUint32(b[16:], crc32c.Checksum(b[:16]))
 		return b
 	}
 	badVersion := bytes.Clone(h)
@@ -388,7 +388,7 @@ func TestMalformedPayloadIsCorrupt(t *testing.T) {
 	rec = append(rec, payload...)
 	binary.LittleEndian.PutUint32(rec[4:], uint32(len(payload)))
 	binary.LittleEndian.PutUint64(rec[8:], 2)
-	binary.LittleEndian.PutUint32(rec[0:], crc32.Checksum(rec[4:], Castagnoli))
+	binary.LittleEndian.PutUint32(rec[0:], crc32c.Checksum(rec[4:]))
 	data = append(data, rec...)
 	var ce *CorruptError
 	res, err := Scan(data, nil)
