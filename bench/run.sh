@@ -54,8 +54,12 @@ log() { printf '[%s %4ss] %s\n' "$(date +%T)" "$SECONDS" "$*" >&2; }
 log "building bench binaries, the kv CLI and the bbolt CLI"
 mkdir -p bin
 go build -o bin/ ./cmd/...
-go build -C .. -o bench/bin/kv .
+# The kv CLI is built as .goreleaser.yaml builds the release binary
+# (static, trimmed); the bbolt CLI as its README installs it.
+CGO_ENABLED=0 go build -C .. -trimpath -ldflags '-s -w' -o bench/bin/kv .
 GOBIN=$PWD/bin GOFLAGS= go install go.etcd.io/bbolt/cmd/bbolt@v1.5.0
+# And as kv's release is built, for a like-for-like row (informative).
+GOBIN=$PWD/bin/static GOFLAGS= CGO_ENABLED=0 go install -trimpath -ldflags '-s -w' go.etcd.io/bbolt/cmd/bbolt@v1.5.0
 
 rm -rf "$out" "$work"
 mkdir -p "$out" "$work" "$stores"
@@ -72,7 +76,7 @@ human() {
 	else echo "$n"; fi
 }
 # engine LABEL: the engine whose store a label reads.
-engine() { case $1 in kv | kv-lib) echo kv ;; bbolt | bbolt-cli) echo bbolt ;; *) echo "$1" ;; esac; }
+engine() { case $1 in kv | kv-lib) echo kv ;; bbolt | bbolt-cli*) echo bbolt ;; *) echo "$1" ;; esac; }
 
 # hf FIGURE LABEL RUNS COMMAND...: time whole processes with hyperfine
 # and record each run in ms. HF_IGNORE=1 accepts a non-zero exit.
@@ -94,10 +98,11 @@ getcmd() {
 	case $label in
 	kv) echo "bin/kv -d $s get $k" ;;
 	bbolt-cli) echo "bin/bbolt get $s/bbolt.db bench $k" ;;
+	bbolt-cli-static) echo "bin/static/bbolt get $s/bbolt.db bench $k" ;;
 	*) echo "bin/bench-$(engine "$label") get $s $k" ;;
 	esac
 }
-getlabels="kv kv-lib bbolt-cli bbolt badger pebble"
+getlabels="kv kv-lib bbolt-cli bbolt-cli-static bbolt badger pebble"
 
 # ---------------------------------------------------------------- meta
 {

@@ -88,7 +88,7 @@ func barChart(r *results, fig, title, ylabel, path string) error {
 // plainName is a label's name without Markdown.
 func plainName(l string) string {
 	return map[string]string{
-		"kv": "kv (CLI)", "kv-lib": "bench-kv", "bbolt-cli": "bbolt (CLI)", "bbolt": "bench-bbolt",
+		"kv": "kv (CLI)", "kv-lib": "bench-kv", "bbolt-cli": "bbolt (CLI)", "bbolt-cli-static": "bbolt (CLI, static)", "bbolt": "bench-bbolt",
 		"badger": "badger", "pebble": "pebble",
 	}[l]
 }

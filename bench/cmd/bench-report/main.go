@@ -168,19 +168,20 @@ func readMeta(path string) (map[string]string, error) {
 
 // Display names of the labels.
 var names = map[string]string{
-	"kv":        "kv (`kv` CLI)",
-	"kv-lib":    "kv (bench-kv)",
-	"bbolt-cli": "bbolt (`bbolt` CLI)",
-	"bbolt":     "bbolt (bench-bbolt)",
-	"badger":    "badger (bench-badger)",
-	"pebble":    "pebble (bench-pebble)",
-	"nostore":   "`kv get` on no store (start-up + init)",
-	"floor":     "floor: Go hello world",
-	"floorsync": "floor: Go hello world + append + fdatasync",
-	"version":   "`kv version`",
+	"kv":               "kv (`kv` CLI)",
+	"kv-lib":           "kv (bench-kv)",
+	"bbolt-cli":        "bbolt (`bbolt` CLI)",
+	"bbolt-cli-static": "bbolt (`bbolt` CLI built static, as kv's release)",
+	"bbolt":            "bbolt (bench-bbolt)",
+	"badger":           "badger (bench-badger)",
+	"pebble":           "pebble (bench-pebble)",
+	"nostore":          "`kv get` on no store (start-up + init)",
+	"floor":            "floor: Go hello world",
+	"floorsync":        "floor: Go hello world + append + fdatasync",
+	"version":          "`kv version`",
 }
 
-var order = []string{"kv", "kv-lib", "bbolt-cli", "bbolt", "badger", "pebble", "nostore", "version", "floor", "floorsync"}
+var order = []string{"kv", "kv-lib", "bbolt-cli", "bbolt-cli-static", "bbolt", "badger", "pebble", "nostore", "version", "floor", "floorsync"}
 
 func name(l string) string {
 	if n, ok := names[l]; ok {
@@ -317,6 +318,10 @@ func (r *results) targets() []target {
 	for _, n := range sz {
 		fig := "get/" + strconv.Itoa(n)
 		add(fmt.Sprintf("1. one-shot get, %s keys: `kv get` ≤ `bbolt get`", human(n)), fig, "kv", fig, "bbolt-cli", atMost(1), ms)
+	}
+	for _, n := range sz {
+		fig := "get/" + strconv.Itoa(n)
+		add(fmt.Sprintf("1. one-shot get, %s keys, against the `bbolt` CLI built static like kv's release", human(n)), fig, "kv", fig, "bbolt-cli-static", nil, ms)
 	}
 	if len(sz) > 1 {
 		lo, hi := "get/"+strconv.Itoa(sz[0]), "get/"+strconv.Itoa(sz[len(sz)-1])
