@@ -38,7 +38,7 @@ func benchOrder(n int) []int {
 // under the temporary directory and reused.
 func benchStore(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kv-bench-v2-%d", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("kv-bench-v3-%d", n))
 	if _, err := os.Stat(filepath.Join(dir, "READY")); err == nil {
 		return dir
 	}

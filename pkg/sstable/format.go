@@ -20,8 +20,9 @@ import (
 const (
 	// Magic ends every table.
 	Magic = "KVTABLE1"
-	// Version is the table format version.
-	Version = 1
+	// Version is the table format version written. Version 2 added the
+	// top index; version 1 tables (without it) are still read.
+	Version = 2
 	// FooterSize is the fixed size of the footer.
 	FooterSize = 64
 	// BlockSize is the target size of a data block.
@@ -32,6 +33,15 @@ const (
 	// indexEntryMin is the smallest index entry:
 	// keylen(1) | key(1) | offset(1) | length(1).
 	indexEntryMin = 4
+	// TopStride is the number of index entries per top index entry: the
+	// top index holds the last key of every TopStride-th block (and of the
+	// last block), so a lookup searches it and then one stretch of
+	// TopStride index entries, touching a few chunks of the index however
+	// large the table.
+	TopStride = 64
+	// topEntryMin is the smallest top index entry, keylen(1) | key(1),
+	// plus its u32 offset.
+	topEntryMin = 2 + 4
 )
 
 // ErrCorrupt is wrapped by every error that reports damaged table bytes.
@@ -55,11 +65,24 @@ func corrupt(off int64, format string, args ...any) error {
 // footer is the table's fixed-size trailer:
 //
 //	dataLen(8) | indexLen(8) | bloomLen(8) | blocks(8) | entries(8) |
-//	sumsCRC(4) | version(4) | magic(8) | reserved(4) | footerCRC(4)
+//	sumsCRC(4) | version(4) | magic(8) | topLen(4) | footerCRC(4)
 type footer struct {
 	dataLen, indexLen, bloomLen uint64
 	blocks, entries             uint64
 	sumsCRC                     uint32
+	// topLen is the size of the top index (its entries and offsets), the
+	// last bytes of the index region; 0 in a version 1 table.
+	topLen uint32
+	// version is the table's format version (0 when encoding: Version).
+	version uint32
+}
+
+// topEntries is the number of top index entries of the table.
+func (f footer) topEntries() uint64 {
+	if f.version < 2 {
+		return 0
+	}
+	return (f.blocks + TopStride - 1) / TopStride
 }
 
 func (f footer) encode() []byte {
@@ -70,9 +93,13 @@ func (f footer) encode() []byte {
 	b = binary.LittleEndian.AppendUint64(b, f.blocks)
 	b = binary.LittleEndian.AppendUint64(b, f.entries)
 	b = binary.LittleEndian.AppendUint32(b, f.sumsCRC)
-	b = binary.LittleEndian.AppendUint32(b, Version)
+	v := f.version
+	if v == 0 {
+		v = Version
+	}
+	b = binary.LittleEndian.AppendUint32(b, v)
 	b = append(b, Magic...)
-	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, f.topLen)
 	return binary.LittleEndian.AppendUint32(b, crc32c.Checksum(b))
 }
 
@@ -93,7 +120,8 @@ func decodeFooter(data []byte) (footer, error) {
 	if crc32c.Checksum(b[:60]) != binary.LittleEndian.Uint32(b[60:64]) {
 		return footer{}, corrupt(off, "footer checksum mismatch")
 	}
-	if v := binary.LittleEndian.Uint32(b[44:48]); v != Version {
+	v := binary.LittleEndian.Uint32(b[44:48])
+	if v != 1 && v != Version {
 		return footer{}, corrupt(off, "unsupported table version %d", v)
 	}
 	f := footer{
@@ -103,6 +131,11 @@ func decodeFooter(data []byte) (footer, error) {
 		blocks:   binary.LittleEndian.Uint64(b[24:32]),
 		entries:  binary.LittleEndian.Uint64(b[32:40]),
 		sumsCRC:  binary.LittleEndian.Uint32(b[40:44]),
+		topLen:   binary.LittleEndian.Uint32(b[56:60]),
+		version:  v,
+	}
+	if v == 1 {
+		f.topLen = 0 // reserved in version 1: written as 0, never read
 	}
 	// Check each region against what is left, so no sum can overflow.
 	rest := size - FooterSize
@@ -118,7 +151,11 @@ func decodeFooter(data []byte) (footer, error) {
 	if f.bloomLen == 0 || f.bloomLen%bloomBlockSize != 0 {
 		return footer{}, corrupt(off, "bloom filter length %d is not a whole number of blocks", f.bloomLen)
 	}
-	if f.blocks > f.indexLen/indexEntryMin || f.blocks*4 > f.indexLen {
+	top := uint64(f.topLen)
+	if top > f.indexLen || top < f.topEntries()*topEntryMin || (f.topEntries() == 0) != (top == 0) {
+		return footer{}, corrupt(off, "top index length %d does not fit the index", top)
+	}
+	if f.blocks > (f.indexLen-top)/(indexEntryMin+4) {
 		return footer{}, corrupt(off, "block count %d does not fit the index", f.blocks)
 	}
 	if f.entries < f.blocks || f.entries > f.dataLen {

@@ -14,6 +14,26 @@ import (
 // every checksum right, so that tests can build tables the Writer refuses
 // to write (keys out of order, keys above the limit, a lying index).
 func rawTable(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
+	var top [][]byte
+	for i := range lastKeys {
+		if (i+1)%TopStride == 0 || i == len(lastKeys)-1 {
+			top = append(top, lastKeys[i])
+		}
+	}
+	return rawTableWithTop(bodies, lastKeys, bloomKeys, top)
+}
+
+// rawTableVersion1 is rawTable in the format before the top index.
+func rawTableVersion1(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
+	return rawTableOf(1, bodies, lastKeys, bloomKeys, nil)
+}
+
+// rawTableWithTop is rawTable with the top index's keys given.
+func rawTableWithTop(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte, topKeys [][]byte) []byte {
+	return rawTableOf(Version, bodies, lastKeys, bloomKeys, topKeys)
+}
+
+func rawTableOf(version uint32, bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte, topKeys [][]byte) []byte {
 	var data, index, offsets []byte
 	for i, body := range bodies {
 		off := len(data)
@@ -30,8 +50,17 @@ func rawTable(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
 	for _, k := range bloomKeys {
 		hashes = append(hashes, Hash(k))
 	}
-	meta := append(append(index, offsets...), buildBloom(hashes)...)
-	indexLen := len(index) + len(offsets)
+	meta := append(index, offsets...)
+	topBase := len(meta)
+	var topOffsets []byte
+	for _, k := range topKeys {
+		topOffsets = binary.LittleEndian.AppendUint32(topOffsets, uint32(len(meta)))
+		meta = binary.AppendUvarint(meta, uint64(len(k)))
+		meta = append(meta, k...)
+	}
+	meta = append(meta, topOffsets...)
+	indexLen := len(meta)
+	meta = append(meta, buildBloom(hashes)...)
 	var sums []byte
 	for i := 0; i < len(meta); i += ChunkSize {
 		sums = binary.LittleEndian.AppendUint32(sums, crc32c.Checksum(meta[i:min(i+ChunkSize, len(meta))]))
@@ -40,6 +69,7 @@ func rawTable(bodies [][]byte, lastKeys [][]byte, bloomKeys [][]byte) []byte {
 	return append(out, footer{
 		dataLen: uint64(len(data)), indexLen: uint64(indexLen), bloomLen: uint64(len(meta) - indexLen),
 		blocks: uint64(len(bodies)), entries: uint64(len(bloomKeys)), sumsCRC: crc32c.Checksum(sums),
+		topLen: uint32(indexLen - topBase), version: version,
 	}.encode()...)
 }
 
@@ -260,6 +290,7 @@ func tableSeeds() []tableSeed {
 		{"offsets-outside-index", offsetsOutside(), true},
 		{"key-above-limit", rawTable([][]byte{longEntry}, [][]byte{longKey[:wal.MaxKeySize]}, [][]byte{longKey}), false},
 		{"index-key-above-limit", rawTable([][]byte{wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("k"), Value: nil})}, [][]byte{longKey}, [][]byte{[]byte("k")}), false},
+		{"version-1", rawTableVersion1([][]byte{wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("k"), Value: []byte("v")})}, [][]byte{[]byte("k")}, [][]byte{[]byte("k")}), false},
 		{"keys-out-of-order", rawTable([][]byte{outOfOrder}, [][]byte{[]byte("a")}, [][]byte{[]byte("b"), []byte("a")}), false},
 	}
 }
@@ -291,6 +322,7 @@ func TestVerifyStructure(t *testing.T) {
 		{"index key differs", "index key", rawTable([][]byte{set("a"), set("c")}, keys("a", "b"), keys("a", "c"))},
 		{"filter misses a key", "bloom", rawTable([][]byte{set("a")}, keys("a"), keys("q"))},
 		{"entry count wrong", "counts", rawTable([][]byte{set("a")}, keys("a"), keys("a", "x"))},
+		{"top index key differs", "top index entry 0", rawTableWithTop([][]byte{set("a"), set("c")}, keys("a", "c"), keys("a", "c"), keys("b"))},
 	}
 	for _, c := range cases {
 		probs := Verify(c.data)

@@ -24,6 +24,10 @@ type Reader struct {
 	index   []byte // index entries, without the offsets array
 	offsets []byte
 	bloom   []byte
+	// The top index: entries at meta[topStart:topOffsetsAt], their u32
+	// offsets (from the start of meta) at meta[topOffsetsAt:indexLen].
+	topStart, topOffsetsAt uint64
+	topN                   int
 	// checked remembers which meta chunks and data blocks passed their
 	// checksum: one bit each, in pages allocated on first use so that
 	// nothing proportional to the table is built at open.
@@ -51,11 +55,16 @@ func Open(data []byte) (*Reader, error) {
 		return nil, corrupt(int64(metaOff+metaLen), "chunk checksum array damaged")
 	}
 	meta := data[metaOff : metaOff+metaLen]
+	lower := f.indexLen - uint64(f.topLen) // decodeFooter checked both fit
+	topN := f.topEntries()
 	r := &Reader{
 		data: data, f: f, meta: meta, metaOff: int64(metaOff), sums: sums,
-		index:   meta[:f.indexLen-4*f.blocks],
-		offsets: meta[f.indexLen-4*f.blocks : f.indexLen],
-		bloom:   meta[f.indexLen:],
+		index:        meta[:lower-4*f.blocks],
+		offsets:      meta[lower-4*f.blocks : lower],
+		bloom:        meta[f.indexLen:],
+		topStart:     lower,
+		topOffsetsAt: f.indexLen - 4*topN,
+		topN:         int(topN),
 	}
 	r.checkedMeta.init(int(chunkCount(metaLen)))
 	r.checkedBlocks.init(int(f.blocks))
@@ -196,6 +205,12 @@ func (r *Reader) seekBlock(key []byte) (int, error) {
 	lo, hi := 0, int(r.f.blocks)
 	if px := r.prefixIndex(); px != nil {
 		lo, hi = px.narrow(key)
+	} else if r.topN > 1 {
+		j, err := r.seekTop(key)
+		if err != nil || j == r.topN {
+			return int(r.f.blocks), err
+		}
+		lo, hi = j*TopStride, min((j+1)*TopStride, hi)
 	}
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -210,6 +225,51 @@ func (r *Reader) seekBlock(key []byte) (int, error) {
 		}
 	}
 	return lo, nil
+}
+
+// seekTop returns the first top index entry whose key is >= key, or the
+// number of entries when there is none. The block seekBlock wants is then
+// among the TopStride blocks that entry closes.
+func (r *Reader) seekTop(key []byte) (int, error) {
+	lo, hi := 0, r.topN
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		k, err := r.topKey(mid)
+		if err != nil {
+			return 0, err
+		}
+		if bytes.Compare(k, key) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// topKey decodes the j-th top index entry, checking its bytes.
+func (r *Reader) topKey(j int) ([]byte, error) {
+	posOff := r.topOffsetsAt + uint64(j)*4
+	if err := r.checkMeta(posOff, 4); err != nil {
+		return nil, err
+	}
+	pos := uint64(binary.LittleEndian.Uint32(r.meta[posOff:]))
+	if pos < r.topStart || pos >= r.topOffsetsAt {
+		return nil, corrupt(r.metaOff+int64(posOff), "top index entry %d points outside the top index", j)
+	}
+	rest := r.topOffsetsAt - pos
+	head := min(rest, binary.MaxVarintLen64)
+	if err := r.checkMeta(pos, head); err != nil {
+		return nil, err
+	}
+	kl, n := binary.Uvarint(r.meta[pos : pos+head])
+	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > rest-uint64(n) {
+		return nil, corrupt(r.metaOff+int64(pos), "top index entry %d: bad key length", j)
+	}
+	if err := r.checkMeta(pos, uint64(n)+kl); err != nil {
+		return nil, err
+	}
+	return r.meta[pos+uint64(n) : pos+uint64(n)+kl], nil
 }
 
 // prefixIndexAfter is the number of lookups after which a reader builds

@@ -20,7 +20,7 @@ type Problem struct {
 
 // Verify checks every byte of the table: every chunk and block checksum,
 // every entry's encoding, strict key order within and across blocks, that
-// the index matches the blocks, that the blocks tile the data region, the
+// the index and the top index match the blocks, that the blocks tile the data region, the
 // entry count, and that the filter admits every key. It reports each
 // problem it finds and never stops at the first.
 func Verify(data []byte) []Problem {
@@ -84,6 +84,17 @@ func Verify(data []byte) []Problem {
 		}
 		if last != nil && !bytes.Equal(last, h.lastKey) {
 			add(corrupt(int64(h.offset), "index key of block %d differs from its last key", i))
+		}
+	}
+	for j := 0; j < r.topN; j++ {
+		k, err := r.topKey(j)
+		if err != nil {
+			add(err)
+			continue
+		}
+		i := min((j+1)*TopStride, int(r.f.blocks)) - 1
+		if h, err := r.indexEntry(i); err == nil && !bytes.Equal(k, h.lastKey) {
+			add(corrupt(r.metaOff+int64(r.topStart), "top index entry %d differs from the last key of block %d", j, i))
 		}
 	}
 	if next != r.f.dataLen {

@@ -21,6 +21,10 @@ type Writer struct {
 	lastKey []byte
 	index   []byte
 	offsets []byte
+	// top and topOffsets are the top index: the last key of every
+	// TopStride-th block, offsets relative to the start of top.
+	top        []byte
+	topOffsets []uint32
 	hashes  []uint64
 	blocks  uint64
 	entries uint64
@@ -83,7 +87,17 @@ func (w *Writer) flushBlock() {
 	w.index = binary.AppendUvarint(w.index, start)
 	w.index = binary.AppendUvarint(w.index, uint64(len(w.block)))
 	w.blocks++
+	if w.blocks%TopStride == 0 {
+		w.addTop()
+	}
 	w.block = w.block[:0]
+}
+
+// addTop adds the last key written to the top index.
+func (w *Writer) addTop() {
+	w.topOffsets = append(w.topOffsets, uint32(len(w.top)))
+	w.top = binary.AppendUvarint(w.top, uint64(len(w.lastKey)))
+	w.top = append(w.top, w.lastKey...)
 }
 
 // Finish writes the index, filter, checksums and footer, and returns the
@@ -93,12 +107,21 @@ func (w *Writer) Finish() (int64, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if uint64(len(w.index)) > 1<<32-1 {
+	if w.blocks%TopStride != 0 {
+		w.addTop()
+	}
+	topBase := len(w.index) + len(w.offsets)
+	if uint64(topBase+len(w.top)+4*len(w.topOffsets)) > 1<<32-1 {
 		return 0, errors.New("sstable: index too large")
 	}
 	dataLen := w.off
 	meta := append(w.index, w.offsets...)
+	meta = append(meta, w.top...)
+	for _, o := range w.topOffsets {
+		meta = binary.LittleEndian.AppendUint32(meta, uint32(topBase)+o)
+	}
 	indexLen := uint64(len(meta))
+	topLen := uint32(indexLen) - uint32(topBase)
 	meta = append(meta, buildBloom(w.hashes)...)
 	bloomLen := uint64(len(meta)) - indexLen
 	sums := make([]byte, 0, chunkCount(uint64(len(meta)))*4)
@@ -110,7 +133,7 @@ func (w *Writer) Finish() (int64, error) {
 	w.write(footer{
 		dataLen: dataLen, indexLen: indexLen, bloomLen: bloomLen,
 		blocks: w.blocks, entries: w.entries,
-		sumsCRC: crc32c.Checksum(sums),
+		sumsCRC: crc32c.Checksum(sums), topLen: topLen,
 	}.encode())
 	return int64(w.off), w.err
 }
