@@ -25,10 +25,10 @@ type Writer struct {
 	// TopStride-th block, offsets relative to the start of top.
 	top        []byte
 	topOffsets []uint32
-	hashes  []uint64
-	blocks  uint64
-	entries uint64
-	err     error
+	hashes     []uint64
+	blocks     uint64
+	entries    uint64
+	err        error
 }
 
 // NewWriter returns a Writer that writes to w. Callers should buffer w.
