@@ -175,8 +175,23 @@ func (db *DB) writeTable(num uint64, it iterator, bottom bool) (int64, uint64, e
 // flushLocked writes the memtable out as the newest table, starts a fresh
 // log, then merges tables if they have piled up.
 func (db *DB) flushLocked() error {
-	bottom := len(db.tables) == 0
-	if err := db.rewrite([]iterator{&sliceIter{ops: db.mem.sorted(nil)}}, 0, true, bottom); err != nil {
+	return db.writeNewest([]iterator{&sliceIter{ops: db.mem.sorted(nil)}}, int64(db.mem.bytes))
+}
+
+// writeNewest writes srcs (about size bytes) as the newest table. When the
+// merge policy would merge that table with the newest ones straight away,
+// they are merged into it in the same rewrite, so the new data is written
+// once instead of twice; further merges follow as usual.
+func (db *DB) writeNewest(srcs []iterator, size int64) error {
+	sizes := []int64{size}
+	for _, t := range db.man.Tables {
+		sizes = append(sizes, t.Size)
+	}
+	n := max(mergeRun(sizes)-1, 0)
+	for _, t := range db.tables[:n] {
+		srcs = append(srcs, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
+	}
+	if err := db.rewrite(srcs, n, true, n == len(db.tables)); err != nil {
 		return err
 	}
 	return db.maybeMerge()
@@ -188,15 +203,11 @@ func (db *DB) flushLocked() error {
 // neighbour, so a store of n bytes has O(log n) tables and every byte is
 // rewritten O(log n) times.
 func (db *DB) maybeMerge() error {
-	n := 0
-	var sum int64
-	for i := 0; i+1 < len(db.man.Tables); i++ {
-		sum += db.man.Tables[i].Size
-		if sum*2 < db.man.Tables[i+1].Size {
-			break
-		}
-		n = i + 2
+	var sizes []int64
+	for _, t := range db.man.Tables {
+		sizes = append(sizes, t.Size)
 	}
+	n := mergeRun(sizes)
 	if n < 2 {
 		return nil
 	}
@@ -207,6 +218,22 @@ func (db *DB) maybeMerge() error {
 	return db.rewrite(its, n, false, n == len(db.tables))
 }
 
+// mergeRun is how many of the newest tables (sizes, newest first) the
+// merge policy merges: the longest newest run whose combined size is at
+// least half the next table's; 0 or 1 means none.
+func mergeRun(sizes []int64) int {
+	n := 0
+	var sum int64
+	for i := 0; i+1 < len(sizes); i++ {
+		sum += sizes[i]
+		if sum*2 < sizes[i+1] {
+			break
+		}
+		n = i + 2
+	}
+	return n
+}
+
 // ingest writes a large batch as a table of its own together with the
 // memtable, atomically.
 func (db *DB) ingest(ops []wal.Op) error {
@@ -214,10 +241,7 @@ func (db *DB) ingest(ops []wal.Op) error {
 	// batches whichever path a batch takes.
 	db.nextSeq++
 	srcs := []iterator{&sliceIter{ops: sortBatch(ops)}, &sliceIter{ops: db.mem.sorted(nil)}}
-	if err := db.rewrite(srcs, 0, true, len(db.tables) == 0); err != nil {
-		return err
-	}
-	return db.maybeMerge()
+	return db.writeNewest(srcs, int64(wal.EncodedSize(ops)+db.mem.bytes))
 }
 
 // sortBatch returns a batch's operations in key order with only the last
