@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -239,6 +240,32 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		data, err := hex.DecodeString(strings.Join(args[1:], ""))
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]), data, 0o600))
+	},
+	// setversion FILE N: set the format version of a log (header bytes
+	// [4,8)) or table (footer bytes [44,48)) to N and recompute the CRC
+	// that covers it, as a newer kv would write the file.
+	"setversion": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: setversion FILE N")
+		}
+		name := ts.MkAbs(args[0])
+		v, err := strconv.ParseUint(args[1], 10, 32)
+		ts.Check(err)
+		data, err := os.ReadFile(name)
+		ts.Check(err)
+		castagnoli := crc32.MakeTable(crc32.Castagnoli)
+		switch filepath.Ext(name) {
+		case ".wal": // header: magic | version | firstSeq | crc of [0,16)
+			binary.LittleEndian.PutUint32(data[4:8], uint32(v))
+			binary.LittleEndian.PutUint32(data[16:20], crc32.Checksum(data[:16], castagnoli))
+		case ".sst": // footer (last 64 bytes): ... version at 44 ... crc of [0,60) at 60
+			f := data[len(data)-64:]
+			binary.LittleEndian.PutUint32(f[44:48], uint32(v))
+			binary.LittleEndian.PutUint32(f[60:64], crc32.Checksum(f[:60], castagnoli))
+		default:
+			ts.Fatalf("setversion: %s is neither a log nor a table", args[0])
+		}
+		ts.Check(os.WriteFile(name, data, 0o600))
 	},
 	// writebytesat FILE OFFSET HEX: overwrite the bytes of FILE at OFFSET
 	// (a negative OFFSET counts from the end) with the bytes HEX spells;

@@ -23,7 +23,8 @@ const (
 	ExitLocked = 3
 	// ExitCorrupt means corruption stopped the operation.
 	ExitCorrupt = 4
-	// ExitIO is any other I/O error (disk full, permission denied, …).
+	// ExitIO is any other error: I/O (disk full, permission denied, …), or
+	// a store written by a newer kv.
 	ExitIO = 5
 )
 
@@ -34,7 +35,8 @@ const ExitCodesHelp = `Exit status:
   2  usage error: unknown flag or command, wrong arguments, invalid input
   3  the data directory's lock was not acquired within --lock-timeout
   4  corrupt data stopped the operation (run kv verify)
-  5  any other I/O error (disk full, permission denied, …)`
+  5  any other error: I/O (disk full, permission denied, …), or a store
+     written by a newer version of kv (nothing is changed: upgrade kv)`
 
 // usageError marks an error as the user's: exit code 2.
 type usageError struct{ err error }
@@ -81,6 +83,8 @@ func describe(err error) string {
 		return err.Error() + " (run kv verify for a full report)"
 	case errors.Is(err, kv.ErrLocked):
 		return err.Error() + ": another kv process holds the store; retry, or raise --lock-timeout"
+	case errors.Is(err, kv.ErrUnsupportedVersion):
+		return err.Error() + "; nothing was changed: use a kv at least as new as the one that wrote the store"
 	case errors.As(err, &pe) && errors.Is(err, fs.ErrPermission):
 		return fmt.Sprintf("permission denied: %s", pe.Path)
 	}

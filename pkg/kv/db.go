@@ -139,7 +139,16 @@ func (db *DB) missing(name string, err error) error {
 	return err
 }
 
+// versionError reports a file written by a newer kv, whose format version
+// this one does not know.
+func (db *DB) versionError(name string, err error) error {
+	return fmt.Errorf("%s: %w: %v", db.path(name), ErrUnsupportedVersion, err)
+}
+
 func (db *DB) walError(name string, err error) error {
+	if errors.Is(err, wal.ErrUnsupportedVersion) {
+		return db.versionError(name, err)
+	}
 	var ce *wal.CorruptError
 	if errors.As(err, &ce) {
 		return db.corrupt(name, ce.Offset, "%s", ce.Reason)
@@ -149,6 +158,9 @@ func (db *DB) walError(name string, err error) error {
 
 func (db *DB) readManifest() (*manifest.Manifest, error) {
 	man, err := manifest.Read(db.fs, db.dir)
+	if errors.Is(err, manifest.ErrUnsupportedVersion) {
+		return nil, db.versionError(manifest.FileName, err)
+	}
 	var ce *manifest.CorruptError
 	if errors.As(err, &ce) {
 		return nil, db.corrupt(manifest.FileName, ce.Offset, "%s", ce.Reason)
@@ -186,6 +198,9 @@ func (db *DB) openTable(num uint64, size int64) (*table, error) {
 }
 
 func (db *DB) tableError(name string, err error) error {
+	if errors.Is(err, sstable.ErrUnsupportedVersion) {
+		return db.versionError(name, err)
+	}
 	var ce *sstable.CorruptError
 	if errors.As(err, &ce) {
 		return db.corrupt(name, ce.Offset, "%s", ce.Reason)

@@ -15,6 +15,11 @@ var (
 	// ErrCorrupt is wrapped by every error that reports damaged data; the
 	// error is a *CorruptionError naming the file and offset.
 	ErrCorrupt = errors.New("corrupt data")
+	// ErrUnsupportedVersion is wrapped by the error about a file whose
+	// checksums hold but whose format version this kv does not know: a
+	// newer kv wrote it. It is not corruption; Open, Verify and Repair
+	// refuse the store and leave every file as it is.
+	ErrUnsupportedVersion = errors.New("written by a newer version of kv")
 )
 
 // Errors returned when reading.

@@ -47,7 +47,8 @@ type RepairReport struct {
 // and makes a new store of what it kept: one table and an empty log, made
 // live by a new manifest. Nothing is deleted before its copy is durable, and
 // the old files stay live until the new manifest is, so a crash during
-// Repair leaves a store Repair can run on again.
+// Repair leaves a store Repair can run on again. A store holding a file
+// written by a newer kv is refused untouched (ErrUnsupportedVersion).
 func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	var ro RepairOptions
 	if opts != nil {
@@ -68,6 +69,9 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	}
 	db.lock = lock
 
+	if err := db.checkVersions(); err != nil {
+		return nil, err
+	}
 	rep := &RepairReport{Damaged: []string{}, Lost: []Problem{}}
 	logs, tables, minSeq, maxNum, err := db.repairSources(rep)
 	if err != nil {

@@ -64,7 +64,9 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 // lock, modifying nothing: the manifest, the log (every record's checksum
 // and sequence), every table (see sstable.Verify), that the manifest's
 // files exist with the sizes it records, and the permissions of the
-// directory and its files. A store that does not exist verifies clean.
+// directory and its files. A store that does not exist verifies clean. A
+// store holding a file written by a newer kv is not verified: the error
+// wraps ErrUnsupportedVersion.
 func Verify(dir string, opts *Options) (*Report, error) {
 	var o Options
 	if opts != nil {
@@ -86,6 +88,9 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	if err == nil {
 		defer lock.Close()
 	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err := (&DB{fs: fsys, dir: dir}).checkVersions(); err != nil {
 		return nil, err
 	}
 	v := &verifier{fs: fsys, dir: dir, rep: rep}

@@ -37,6 +37,11 @@ const (
 // ErrCorrupt is wrapped by errors about a damaged manifest.
 var ErrCorrupt = errors.New("corrupt manifest")
 
+// ErrUnsupportedVersion is returned for an intact manifest of a store
+// format version this package does not know: a newer kv wrote it. It is
+// not damage, and nothing should repair it.
+var ErrUnsupportedVersion = errors.New("unsupported store format version")
+
 // CorruptError names the byte offset of the damage.
 type CorruptError struct {
 	Offset int64
@@ -143,7 +148,7 @@ func Decode(data []byte) (*Manifest, error) {
 				return nil, bad("not a kv manifest")
 			}
 			if f[1] != strconv.Itoa(Version) {
-				return nil, bad("unsupported format version %q", f[1])
+				return nil, fmt.Errorf("%w %q (this kv reads version %d)", ErrUnsupportedVersion, f[1], Version)
 			}
 		case f[0] == "wal" && len(f) == 2 && !haveWAL:
 			num, ext, ok := ParseName(f[1])

@@ -47,6 +47,11 @@ const (
 // ErrCorrupt is wrapped by every error that reports damaged table bytes.
 var ErrCorrupt = errors.New("corrupt table")
 
+// ErrUnsupportedVersion is returned for an intact footer of a table
+// version this package does not know: a newer kv wrote the table. It is
+// not damage, and nothing should repair it.
+var ErrUnsupportedVersion = errors.New("unsupported table version")
+
 // CorruptError names the offset of the damage.
 type CorruptError struct {
 	Offset int64
@@ -122,7 +127,7 @@ func decodeFooter(data []byte) (footer, error) {
 	}
 	v := binary.LittleEndian.Uint32(b[44:48])
 	if v != 1 && v != Version {
-		return footer{}, corrupt(off, "unsupported table version %d", v)
+		return footer{}, fmt.Errorf("%w %d (this kv reads versions 1 and %d)", ErrUnsupportedVersion, v, Version)
 	}
 	f := footer{
 		dataLen:  binary.LittleEndian.Uint64(b[0:8]),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -139,5 +140,29 @@ func TestVersion1TableStillRead(t *testing.T) {
 		if p := Verify(data); len(p) != 0 {
 			t.Fatalf("%s: Verify: %v", name, p)
 		}
+	}
+}
+
+// An intact footer of an unknown version is a newer kv's table, not damage;
+// a damaged version field is caught by the footer CRC first.
+func TestUnknownVersion(t *testing.T) {
+	data, _ := topTable(t)
+	f := func(version uint32, reseal bool) []byte {
+		b := bytes.Clone(data)
+		foot := b[len(b)-FooterSize:]
+		binary.LittleEndian.PutUint32(foot[44:48], version)
+		if reseal {
+			binary.LittleEndian.PutUint32(foot[60:64], crc32c.Checksum(foot[:60]))
+		}
+		return b
+	}
+	if _, err := Open(f(Version+1, true)); !errors.Is(err, ErrUnsupportedVersion) || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("version %d: %v, want ErrUnsupportedVersion only", Version+1, err)
+	}
+	if _, err := Open(f(Version+1, false)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("damaged version field: %v, want ErrCorrupt", err)
+	}
+	if _, err := Open(f(0, true)); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Fatalf("version 0: %v, want ErrUnsupportedVersion", err)
 	}
 }

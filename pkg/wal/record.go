@@ -72,8 +72,12 @@ type Op struct {
 // Errors returned by the decoder.
 var (
 	// ErrBadHeader is returned when a log file's header is damaged or of
-	// another format or version.
+	// another format.
 	ErrBadHeader = errors.New("bad log header")
+	// ErrUnsupportedVersion is returned for an intact
+	// header of a version this package does not know: a newer kv wrote
+	// the file. It is not damage, and nothing should repair it.
+	ErrUnsupportedVersion = errors.New("unsupported log version")
 	// ErrBadPayload is returned when a record's checksum is right but its
 	// operations do not decode: the writer was not ours.
 	ErrBadPayload = errors.New("malformed record payload")
@@ -102,7 +106,7 @@ func DecodeHeader(b []byte) (uint64, error) {
 		return 0, fmt.Errorf("%w: checksum mismatch", ErrBadHeader)
 	}
 	if v := binary.LittleEndian.Uint32(b[4:8]); v != Version {
-		return 0, fmt.Errorf("%w: unsupported version %d", ErrBadHeader, v)
+		return 0, fmt.Errorf("%w %d (this kv reads version %d)", ErrUnsupportedVersion, v, Version)
 	}
 	return binary.LittleEndian.Uint64(b[8:16]), nil
 }

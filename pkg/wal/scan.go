@@ -2,6 +2,7 @@ package wal
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/kvtool/kv/internal/crc32c"
@@ -54,6 +55,9 @@ func (e *CorruptError) Error() string {
 // An error returned by fn stops the scan and is returned as is.
 func Scan(data []byte, fn func(Record) error) (Result, error) {
 	first, err := DecodeHeader(data)
+	if errors.Is(err, ErrUnsupportedVersion) {
+		return Result{}, err
+	}
 	if err != nil {
 		// The header is synced before any manifest names the file, so a
 		// bad header is never what a crash leaves: it is damage.

@@ -202,10 +202,22 @@ func TestHeader(t *testing.T) {
 		"short":          h[:HeaderSize-1],
 		"empty":          nil,
 		"bad magic":      reseal(badMagic),
-		"bad version":    reseal(badVersion),
 		"bad checksum":   append(bytes.Clone(h[:16]), 0, 0, 0, 0),
 		"flipped seq":    func() []byte { b := bytes.Clone(h); b[9] ^= 1; return b }(),
 		"another format": []byte("KVTABLE1xxxxxxxxxxxxxxxxxxxx"),
+	}
+	// An intact header of an unknown version is a newer kv's log, not
+	// damage: reported as such, by DecodeHeader and by Scan.
+	if _, err := DecodeHeader(reseal(badVersion)); !errors.Is(err, ErrUnsupportedVersion) || errors.Is(err, ErrBadHeader) {
+		t.Errorf("unknown version: %v, want ErrUnsupportedVersion only", err)
+	}
+	var vce *CorruptError
+	if _, err := Scan(reseal(badVersion), nil); !errors.Is(err, ErrUnsupportedVersion) || errors.As(err, &vce) {
+		t.Errorf("unknown version: Scan error %v, want ErrUnsupportedVersion and no *CorruptError", err)
+	}
+	// A damaged version field is caught by the header CRC first.
+	if _, err := DecodeHeader(append(bytes.Clone(badVersion[:16]), h[16:20]...)); !errors.Is(err, ErrBadHeader) || errors.Is(err, ErrUnsupportedVersion) {
+		t.Errorf("damaged version field: %v, want ErrBadHeader", err)
 	}
 	for name, b := range cases {
 		if _, err := DecodeHeader(b); !errors.Is(err, ErrBadHeader) {
