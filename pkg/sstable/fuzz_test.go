@@ -3,6 +3,7 @@ package sstable
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -276,7 +277,20 @@ func tableSeeds() []tableSeed {
 	longEntry = append(append(longEntry, longKey...), 1, 'v')
 	outOfOrder := append(wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("b"), Value: []byte("1")}),
 		wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("a"), Value: []byte("2")})...)
+	// 130 blocks of one entry each: three top index entries, so lookups
+	// search the top index before the index.
+	manyBlocks := func() []byte {
+		var bodies, keys [][]byte
+		for i := 0; i < 2*TopStride+2; i++ {
+			k := fmt.Appendf(nil, "k%03d", i)
+			bodies = append(bodies, wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: k, Value: []byte("v")}))
+			keys = append(keys, k)
+		}
+		return rawTable(bodies, keys, keys)
+	}
 	return []tableSeed{
+		{"many-blocks", manyBlocks(), false},
+		{"many-blocks-resealed", manyBlocks(), true},
 		{"small", small(), false},
 		{"small-resealed", small(), true},
 		{"one", one(), false},
