@@ -147,8 +147,10 @@ func Decode(data []byte) (*Manifest, error) {
 			if len(f) != 2 || f[0] != header {
 				return nil, bad("not a kv manifest")
 			}
-			if f[1] != strconv.Itoa(Version) {
-				return nil, fmt.Errorf("%w %q (this kv reads version %d)", ErrUnsupportedVersion, f[1], Version)
+			if v, err := strconv.ParseUint(f[1], 10, 32); err != nil || f[1] != strconv.FormatUint(v, 10) {
+				return nil, bad("malformed format version %q", f[1])
+			} else if v != Version {
+				return nil, fmt.Errorf("%w %d (this kv reads version %d)", ErrUnsupportedVersion, v, Version)
 			}
 		case f[0] == "wal" && len(f) == 2 && !haveWAL:
 			num, ext, ok := ParseName(f[1])

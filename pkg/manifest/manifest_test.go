@@ -105,6 +105,8 @@ func TestDecodeRejects(t *testing.T) {
 		"size not a number":     seal(head + "table 000002.sst 5k\n"),
 		"bad next-file":         seal("kv-manifest 1\nwal 000001.wal\nnext-file -1\n"),
 		"not a manifest":        seal("something 1\nwal 000001.wal\nnext-file 10\n"),
+		"malformed version":     seal("kv-manifest 01\nwal 000001.wal\nnext-file 10\n"),
+		"empty version":         seal("kv-manifest \nwal 000001.wal\nnext-file 10\n"),
 		"unknown line":          seal(head + "compact now\n"),
 		"extra field":           seal(head + "table 000002.sst 5 x\n"),
 		"blank line":            seal(head + "\n"),
