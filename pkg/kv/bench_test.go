@@ -116,6 +116,53 @@ func BenchmarkOpenGet(b *testing.B) {
 	}
 }
 
+// BenchmarkOpenGetFullLog is the one-shot read's worst case: the store's
+// log just below the flush threshold (about 33,000 single-key writes), which
+// an open must replay.
+func BenchmarkOpenGetFullLog(b *testing.B) {
+	dir := b.TempDir()
+	db, err := Open(dir, &Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := make([]byte, benchValueSize)
+	var i int
+	for i = 0; ; i++ {
+		if err := db.Set(benchKey(i), value); err != nil {
+			b.Fatal(err)
+		}
+		if i%256 != 0 {
+			continue
+		}
+		st, err := db.Stats()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(st.Tables) > 0 {
+			b.Fatalf("the log was flushed after %d writes", i)
+		}
+		if st.LogBytes > DefaultFlushThreshold-64<<10 {
+			break
+		}
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	key := benchKey(i / 3)
+	b.ResetTimer()
+	for b.Loop() {
+		db, err := Open(dir, &Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Get(key); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+	}
+	b.ReportMetric(float64(i), "log-records")
+}
+
 // BenchmarkOpenGetHeap reports the heap that open + get leaves in use on
 // the 1M store: nothing proportional to the store may be built at open.
 func BenchmarkOpenGetHeap(b *testing.B) {

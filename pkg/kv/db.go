@@ -116,7 +116,8 @@ func (db *DB) openReadOnly() error {
 	}
 	db.walRelease = release
 	// A torn tail is ignored: only a writer may truncate it.
-	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); db.walOps += len(r.Ops); return nil })
+	db.mem = newReplayMemtable()
+	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.replay(r.Ops); db.walOps += len(r.Ops); return nil })
 	if err != nil {
 		return db.walError(manifest.WALName(man.WAL), err)
 	}
@@ -351,7 +352,8 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.apply(r.Ops); db.walOps += len(r.Ops); return nil })
+	db.mem = newReplayMemtable()
+	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.replay(r.Ops); db.walOps += len(r.Ops); return nil })
 	if err != nil {
 		return db.walError(name, err)
 	}

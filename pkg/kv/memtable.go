@@ -4,24 +4,72 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/kvtool/kv/pkg/wal"
 )
 
 // memtable holds the operations of the current log, last write wins. Its
 // slices alias the log's bytes, so replaying a log copies nothing.
+//
+// The map is built lazily. A log replayed at open (up to the flush
+// threshold: tens of thousands of operations) is kept as the decoded
+// records, and the first lookups scan them from the newest: a one-shot
+// kv get on a store with a full log then costs a scan, not a map of every
+// key (which took 40 ms and 18 MiB for a 3.7 MB log). The map is built
+// once, on the lookupsBeforeMap-th lookup, the first write or the first
+// ordered read.
 type memtable struct {
 	m     map[string]wal.Op
 	bytes int
+	// replayed holds the records replayed at open (and written since),
+	// oldest first, until the map is built; only a writer, holding the
+	// handle's write lock, appends to it.
+	replayed [][]wal.Op
+	ops      int // operations in replayed
+	lookups  atomic.Int64
+	once     sync.Once
+	built    atomic.Bool
 }
 
-func newMemtable() *memtable { return &memtable{m: map[string]wal.Op{}} }
+// lookupsBeforeMap is how many lookups scan the replayed records before
+// the map is built: enough for one-shot commands, few enough that a
+// long-lived reader soon gets constant-time lookups.
+const lookupsBeforeMap = 8
 
-func (t *memtable) apply(ops []wal.Op) {
+func newMemtable() *memtable {
+	t := &memtable{m: map[string]wal.Op{}}
+	t.once.Do(func() { t.built.Store(true) }) // nothing to replay
+	return t
+}
+
+// newReplayMemtable returns a memtable for replaying a log into.
+func newReplayMemtable() *memtable { return &memtable{} }
+
+// replay adds a record's operations read back from the log at open.
+func (t *memtable) replay(ops []wal.Op) {
+	t.replayed = append(t.replayed, ops)
+	t.ops += len(ops)
+}
+
+// build makes the map from the replayed records, once. Safe for
+// concurrent use: lookups under the handle's read lock may race to it.
+func (t *memtable) build() {
+	t.once.Do(func() {
+		t.m = make(map[string]wal.Op, t.ops)
+		for _, ops := range t.replayed {
+			t.insert(ops)
+		}
+		t.built.Store(true)
+	})
+}
+
+func (t *memtable) insert(ops []wal.Op) {
 	for _, op := range ops {
 		k := string(op.Key)
 		if old, ok := t.m[k]; ok {
-			t.bytes -= len(old.Key) + len(old.Value)
+			t.bytes -= len(k) + len(old.Value)
 		}
 		op.Key = nil // the map key holds it
 		t.m[k] = op
@@ -29,7 +77,41 @@ func (t *memtable) apply(ops []wal.Op) {
 	}
 }
 
+// apply adds the operations of a write. The caller holds the handle's
+// write lock, so no lookup is scanning the records meanwhile. Until the
+// map is built they join the replayed ones: a one-shot kv set on a store
+// with a full log builds no map either.
+func (t *memtable) apply(ops []wal.Op) {
+	if !t.built.Load() {
+		t.replay(ops)
+		return
+	}
+	t.insert(ops)
+}
+
+// size is the bytes of keys and values held.
+func (t *memtable) size() int {
+	t.build()
+	return t.bytes
+}
+
 func (t *memtable) get(key []byte) (wal.Op, bool) {
+	if !t.built.Load() {
+		if t.lookups.Add(1) <= lookupsBeforeMap {
+			for i := len(t.replayed) - 1; i >= 0; i-- {
+				ops := t.replayed[i]
+				for j := len(ops) - 1; j >= 0; j-- {
+					if bytes.Equal(ops[j].Key, key) {
+						op := ops[j]
+						op.Key = key
+						return op, true
+					}
+				}
+			}
+			return wal.Op{}, false
+		}
+		t.build()
+	}
 	op, ok := t.m[string(key)]
 	if ok {
 		op.Key = key
@@ -39,6 +121,7 @@ func (t *memtable) get(key []byte) (wal.Op, bool) {
 
 // sorted returns the entries whose key starts with prefix, in key order.
 func (t *memtable) sorted(prefix []byte) []wal.Op {
+	t.build()
 	keys := make([]string, 0, len(t.m))
 	for k := range t.m {
 		if strings.HasPrefix(k, string(prefix)) {

@@ -192,7 +192,7 @@ func (db *DB) writeTable(num uint64, it iterator, bottom bool) (int64, uint64, e
 // flushLocked writes the memtable out as the newest table, starts a fresh
 // log, then merges tables if they have piled up.
 func (db *DB) flushLocked() error {
-	return db.writeNewest([]iterator{&sliceIter{ops: db.mem.sorted(nil)}}, int64(db.mem.bytes))
+	return db.writeNewest([]iterator{&sliceIter{ops: db.mem.sorted(nil)}}, int64(db.mem.size()))
 }
 
 // writeNewest writes srcs (about size bytes) as the newest table. When the
@@ -258,7 +258,7 @@ func (db *DB) ingest(ops []wal.Op) error {
 	// batches whichever path a batch takes.
 	db.nextSeq++
 	srcs := []iterator{&sliceIter{ops: sortBatch(ops)}, &sliceIter{ops: db.mem.sorted(nil)}}
-	return db.writeNewest(srcs, int64(wal.EncodedSize(ops)+db.mem.bytes))
+	return db.writeNewest(srcs, int64(wal.EncodedSize(ops)+db.mem.size()))
 }
 
 // sortBatch returns a batch's operations in key order with only the last

@@ -1,0 +1,101 @@
+package kv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// A replayed memtable answers exactly as a map of the same operations,
+// before its map is built (scanning the records from the newest), after,
+// and across the switch, with writes applied on both sides of it.
+func TestMemtableLazyMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	want := map[string]wal.Op{}
+	wantBytes := 0
+	record := func() []wal.Op {
+		var ops []wal.Op
+		for range 1 + rng.IntN(5) {
+			k := fmt.Appendf(nil, "k%02d", rng.IntN(40)) // keys repeat within and across records
+			op := wal.Op{Kind: wal.KindSet, Key: k, Value: fmt.Appendf(nil, "v%d", rng.Uint32())}
+			if rng.IntN(4) == 0 {
+				op = wal.Op{Kind: wal.KindDelete, Key: k}
+			}
+			ops = append(ops, op)
+			if old, ok := want[string(k)]; ok {
+				wantBytes -= len(k) + len(old.Value)
+			}
+			want[string(k)] = op
+			wantBytes += len(k) + len(op.Value)
+		}
+		return ops
+	}
+	check := func(m *memtable, when string) {
+		t.Helper()
+		for i := range 45 {
+			k := fmt.Appendf(nil, "k%02d", i)
+			got, ok := m.get(k)
+			w, wok := want[string(k)]
+			if ok != wok || (ok && (got.Kind != w.Kind || string(got.Value) != string(w.Value) || string(got.Key) != string(k))) {
+				t.Fatalf("%s: get(%s) = %v %q %v, want %v %q %v", when, k, got.Kind, got.Value, ok, w.Kind, w.Value, wok)
+			}
+		}
+	}
+	m := newReplayMemtable()
+	for range 50 {
+		m.replay(record())
+	}
+	check(m, "replayed, before the map") // 45 lookups: the map is built on the 9th
+	if !m.built.Load() {
+		t.Fatal("no map after many lookups")
+	}
+	m.apply(record())
+	check(m, "after a write")
+	if m.size() != wantBytes {
+		t.Fatalf("size %d, want %d", m.size(), wantBytes)
+	}
+
+	// Writes before the map is built join the replayed records.
+	want, wantBytes = map[string]wal.Op{}, 0
+	m = newReplayMemtable()
+	m.replay(record())
+	m.apply(record())
+	m.apply(record())
+	if m.built.Load() {
+		t.Fatal("a write built the map")
+	}
+	check(m, "written before the map")
+	if got := len(m.sorted(nil)); got != len(want) {
+		t.Fatalf("sorted: %d entries, want %d", got, len(want))
+	}
+	if m.size() != wantBytes {
+		t.Fatalf("size %d, want %d", m.size(), wantBytes)
+	}
+}
+
+// Lookups racing across the switch to the map agree (run with -race).
+func TestMemtableConcurrentBuild(t *testing.T) {
+	m := newReplayMemtable()
+	for i := range 1000 {
+		m.replay([]wal.Op{{Kind: wal.KindSet, Key: fmt.Appendf(nil, "k%04d", i), Value: fmt.Appendf(nil, "v%d", i)}})
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				k := (g*131 + i*7) % 1000
+				op, ok := m.get(fmt.Appendf(nil, "k%04d", k))
+				if !ok || string(op.Value) != fmt.Sprintf("v%d", k) {
+					t.Errorf("get(k%04d) = %q %v", k, op.Value, ok)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
