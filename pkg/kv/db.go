@@ -117,7 +117,11 @@ func (db *DB) openReadOnly() error {
 	db.walRelease = release
 	// A torn tail is ignored: only a writer may truncate it.
 	db.mem = newReplayMemtable()
-	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.replay(r.Ops); db.walOps += len(r.Ops); return nil })
+	res, err := wal.ScanPayloads(data, func(r wal.Record) error {
+		db.mem.apply(r.Payload)
+		db.walOps += wal.PayloadCount(r.Payload)
+		return nil
+	})
 	if err != nil {
 		return db.walError(manifest.WALName(man.WAL), err)
 	}
@@ -353,7 +357,11 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 		return err
 	}
 	db.mem = newReplayMemtable()
-	res, err := wal.Scan(data, func(r wal.Record) error { db.mem.replay(r.Ops); db.walOps += len(r.Ops); return nil })
+	res, err := wal.ScanPayloads(data, func(r wal.Record) error {
+		db.mem.apply(r.Payload)
+		db.walOps += wal.PayloadCount(r.Payload)
+		return nil
+	})
 	if err != nil {
 		return db.walError(name, err)
 	}

@@ -14,28 +14,28 @@ import (
 // slices alias the log's bytes, so replaying a log copies nothing.
 //
 // The map is built lazily. A log replayed at open (up to the flush
-// threshold: tens of thousands of operations) is kept as the decoded
-// records, and the first lookups scan them from the newest: a one-shot
-// kv get on a store with a full log then costs a scan, not a map of every
-// key (which took 40 ms and 18 MiB for a 3.7 MB log). The map is built
-// once, on the lookupsBeforeMap-th lookup, the first write or the first
-// ordered read.
+// threshold: tens of thousands of operations) is kept as its records'
+// encoded payloads, and the first lookups decode them from the newest as
+// they scan: a one-shot kv get on a store with a full log then costs a
+// scan, not a map of every key (which took 38 ms and 18 MiB for a 3.7 MB
+// log). The map is built once, on the lookupsBeforeMap-th lookup or the
+// first ordered read.
 type memtable struct {
 	m     map[string]wal.Op
 	bytes int
-	// replayed holds the records replayed at open (and written since),
-	// oldest first, until the map is built; only a writer, holding the
-	// handle's write lock, appends to it.
-	replayed [][]wal.Op
-	ops      int // operations in replayed
-	lookups  atomic.Int64
-	once     sync.Once
-	built    atomic.Bool
+	// records holds the payloads of the records replayed at open and
+	// written since, oldest first, until the map is built; only a writer,
+	// holding the handle's write lock, appends to it.
+	records [][]byte
+	ops     int // operations in records
+	lookups atomic.Int64
+	once    sync.Once
+	built   atomic.Bool
 }
 
-// lookupsBeforeMap is how many lookups scan the replayed records before
-// the map is built: enough for one-shot commands, few enough that a
-// long-lived reader soon gets constant-time lookups.
+// lookupsBeforeMap is how many lookups scan the records before the map is
+// built: enough for one-shot commands, few enough that a long-lived
+// reader soon gets constant-time lookups.
 const lookupsBeforeMap = 8
 
 func newMemtable() *memtable {
@@ -47,46 +47,55 @@ func newMemtable() *memtable {
 // newReplayMemtable returns a memtable for replaying a log into.
 func newReplayMemtable() *memtable { return &memtable{} }
 
-// replay adds a record's operations read back from the log at open.
-func (t *memtable) replay(ops []wal.Op) {
-	t.replayed = append(t.replayed, ops)
-	t.ops += len(ops)
-}
-
-// build makes the map from the replayed records, once. Safe for
-// concurrent use: lookups under the handle's read lock may race to it.
+// build makes the map from the records, once. Safe for concurrent use:
+// lookups under the handle's read lock may race to it.
 func (t *memtable) build() {
 	t.once.Do(func() {
 		t.m = make(map[string]wal.Op, t.ops)
-		for _, ops := range t.replayed {
-			t.insert(ops)
+		for _, payload := range t.records {
+			t.insert(payload)
 		}
 		t.built.Store(true)
 	})
 }
 
-func (t *memtable) insert(ops []wal.Op) {
-	for _, op := range ops {
-		k := string(op.Key)
-		if old, ok := t.m[k]; ok {
-			t.bytes -= len(k) + len(old.Value)
-		}
-		op.Key = nil // the map key holds it
-		t.m[k] = op
-		t.bytes += len(k) + len(op.Value)
+func (t *memtable) insert(payload []byte) {
+	for op := range wal.PayloadOps(payload) {
+		t.insertOp(op)
 	}
 }
 
-// apply adds the operations of a write. The caller holds the handle's
-// write lock, so no lookup is scanning the records meanwhile. Until the
-// map is built they join the replayed ones: a one-shot kv set on a store
-// with a full log builds no map either.
-func (t *memtable) apply(ops []wal.Op) {
+func (t *memtable) insertOp(op wal.Op) {
+	k := string(op.Key)
+	if old, ok := t.m[k]; ok {
+		t.bytes -= len(k) + len(old.Value)
+	}
+	op.Key = nil // the map key holds it
+	t.m[k] = op
+	t.bytes += len(k) + len(op.Value)
+}
+
+// applyOps adds decoded operations, building the map first: Repair
+// gathers what it salvages this way.
+func (t *memtable) applyOps(ops []wal.Op) {
+	t.build()
+	for _, op := range ops {
+		t.insertOp(op)
+	}
+}
+
+// apply adds the operations of a record, as its payload (checked, and not
+// modified while the memtable lives). The caller holds the handle's write
+// lock, so no lookup is scanning the records meanwhile. Until the map is
+// built the record joins the others: a one-shot kv set on a store with a
+// full log builds no map either.
+func (t *memtable) apply(payload []byte) {
 	if !t.built.Load() {
-		t.replay(ops)
+		t.records = append(t.records, payload)
+		t.ops += wal.PayloadCount(payload)
 		return
 	}
-	t.insert(ops)
+	t.insert(payload)
 }
 
 // size is the bytes of keys and values held.
@@ -98,17 +107,7 @@ func (t *memtable) size() int {
 func (t *memtable) get(key []byte) (wal.Op, bool) {
 	if !t.built.Load() {
 		if t.lookups.Add(1) <= lookupsBeforeMap {
-			for i := len(t.replayed) - 1; i >= 0; i-- {
-				ops := t.replayed[i]
-				for j := len(ops) - 1; j >= 0; j-- {
-					if bytes.Equal(ops[j].Key, key) {
-						op := ops[j]
-						op.Key = key
-						return op, true
-					}
-				}
-			}
-			return wal.Op{}, false
+			return t.scan(key)
 		}
 		t.build()
 	}
@@ -117,6 +116,25 @@ func (t *memtable) get(key []byte) (wal.Op, bool) {
 		op.Key = key
 	}
 	return op, ok
+}
+
+// scan finds key's newest operation in the records: the last one in the
+// newest record that holds the key (later operations of a batch win).
+func (t *memtable) scan(key []byte) (wal.Op, bool) {
+	for i := len(t.records) - 1; i >= 0; i-- {
+		var found wal.Op
+		ok := false
+		for op := range wal.PayloadOps(t.records[i]) {
+			if bytes.Equal(op.Key, key) {
+				found, ok = op, true
+			}
+		}
+		if ok {
+			found.Key = key
+			return found, true
+		}
+	}
+	return wal.Op{}, false
 }
 
 // sorted returns the entries whose key starts with prefix, in key order.

@@ -9,6 +9,11 @@ import (
 	"github.com/kvtool/kv/pkg/wal"
 )
 
+// payload encodes ops as a log record's payload.
+func payload(ops []wal.Op) []byte {
+	return wal.AppendRecord(nil, 1, ops)[wal.RecordHeaderSize:]
+}
+
 // A replayed memtable answers exactly as a map of the same operations,
 // before its map is built (scanning the records from the newest), after,
 // and across the switch, with writes applied on both sides of it.
@@ -16,7 +21,7 @@ func TestMemtableLazyMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	want := map[string]wal.Op{}
 	wantBytes := 0
-	record := func() []wal.Op {
+	record := func() []byte {
 		var ops []wal.Op
 		for range 1 + rng.IntN(5) {
 			k := fmt.Appendf(nil, "k%02d", rng.IntN(40)) // keys repeat within and across records
@@ -31,7 +36,7 @@ func TestMemtableLazyMap(t *testing.T) {
 			want[string(k)] = op
 			wantBytes += len(k) + len(op.Value)
 		}
-		return ops
+		return payload(ops)
 	}
 	check := func(m *memtable, when string) {
 		t.Helper()
@@ -46,7 +51,7 @@ func TestMemtableLazyMap(t *testing.T) {
 	}
 	m := newReplayMemtable()
 	for range 50 {
-		m.replay(record())
+		m.apply(record())
 	}
 	check(m, "replayed, before the map") // 45 lookups: the map is built on the 9th
 	if !m.built.Load() {
@@ -61,7 +66,7 @@ func TestMemtableLazyMap(t *testing.T) {
 	// Writes before the map is built join the replayed records.
 	want, wantBytes = map[string]wal.Op{}, 0
 	m = newReplayMemtable()
-	m.replay(record())
+	m.apply(record())
 	m.apply(record())
 	m.apply(record())
 	if m.built.Load() {
@@ -80,7 +85,7 @@ func TestMemtableLazyMap(t *testing.T) {
 func TestMemtableConcurrentBuild(t *testing.T) {
 	m := newReplayMemtable()
 	for i := range 1000 {
-		m.replay([]wal.Op{{Kind: wal.KindSet, Key: fmt.Appendf(nil, "k%04d", i), Value: fmt.Appendf(nil, "v%d", i)}})
+		m.apply(payload([]wal.Op{{Kind: wal.KindSet, Key: fmt.Appendf(nil, "k%04d", i), Value: fmt.Appendf(nil, "v%d", i)}}))
 	}
 	var wg sync.WaitGroup
 	for g := range 8 {

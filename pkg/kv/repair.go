@@ -95,7 +95,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		ops = cloneOps(ops)
 		release()
 		rep.Entries += len(ops)
-		state.apply(ops)
+		state.applyOps(ops)
 		for _, p := range lost {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: p.Offset, Reason: p.Reason})
 		}
@@ -122,7 +122,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			// (see repairSources); replaying them would bring back values
 			// that later tables overwrote.
 			if r.Seq >= minSeq {
-				state.apply(cloneOps(r.Ops))
+				state.applyOps(cloneOps(r.Ops))
 			}
 		}
 		release()

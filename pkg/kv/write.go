@@ -101,12 +101,8 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 	db.walEnd += int64(len(rec))
 	db.nextSeq++
 	// The record's buffer is not reused, so the memtable may alias it.
-	decoded, err := wal.DecodePayload(rec[wal.RecordHeaderSize:])
-	if err != nil {
-		return db.fail(err)
-	}
-	db.mem.apply(decoded)
-	db.walOps += len(decoded)
+	db.mem.apply(rec[wal.RecordHeaderSize:])
+	db.walOps += len(ops)
 	if db.walEnd > db.opts.FlushThreshold {
 		if err := db.flushLocked(); err != nil {
 			return fmt.Errorf("write is durable, but the flush after it failed: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -94,6 +95,22 @@ func FuzzScan(f *testing.F) {
 			}
 			if res.Torn != nil && (res.Torn.Offset != res.End || res.End >= int64(len(data))) {
 				t.Fatalf("torn tail %+v with end %d of %d", res.Torn, res.End, len(data))
+			}
+		}
+		// ScanPayloads finds the same records, the same result and the same
+		// error, and its payloads decode to the same operations.
+		var lazy []Record
+		lres, lerr := ScanPayloads(data, func(r Record) error { lazy = append(lazy, r); return nil })
+		if !reflect.DeepEqual(lres, res) || fmt.Sprint(lerr) != fmt.Sprint(err) || len(lazy) != len(recs) {
+			t.Fatalf("ScanPayloads: %+v, %v, %d records; Scan: %+v, %v, %d records", lres, lerr, len(lazy), res, err, len(recs))
+		}
+		for i, r := range lazy {
+			var ops []Op
+			for op := range PayloadOps(r.Payload) {
+				ops = append(ops, op)
+			}
+			if r.Ops != nil || r.Offset != recs[i].Offset || PayloadCount(r.Payload) != len(recs[i].Ops) || fmt.Sprint(ops) != fmt.Sprint(recs[i].Ops) {
+				t.Fatalf("record %d: ScanPayloads gives %d ops %v, Scan %v", i, PayloadCount(r.Payload), ops, recs[i].Ops)
 			}
 		}
 		salvaged, damaged := Salvage(data)

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/kvtool/kv/internal/crc32c"
 )
@@ -205,32 +206,82 @@ func DecodeOp(p []byte) (op Op, rest []byte, err error) {
 	return op, p, nil
 }
 
+// checkPayload checks a record's payload as DecodePayload does, without
+// keeping the operations, and returns their count.
+func checkPayload(payload []byte) (int, error) {
+	return walkPayload(payload, nil)
+}
+
+// PayloadOps yields the operations of a payload that Scan or ScanPayloads
+// has checked, in order, decoding each as it goes.
+func PayloadOps(payload []byte) iter.Seq[Op] {
+	return func(yield func(Op) bool) {
+		count, n := binary.Uvarint(payload)
+		if n <= 0 {
+			return
+		}
+		p := payload[n:]
+		for range count {
+			op, rest, err := DecodeOp(p)
+			if err != nil || !yield(op) {
+				return
+			}
+			p = rest
+		}
+	}
+}
+
+// PayloadCount is the number of operations of a checked payload.
+func PayloadCount(payload []byte) int {
+	count, n := binary.Uvarint(payload)
+	if n <= 0 {
+		return 0
+	}
+	return int(count)
+}
+
 // DecodePayload decodes a record's operations. The returned slices alias
 // payload. Every length is checked against what remains, so a damaged
 // payload can never cause an allocation larger than itself.
 func DecodePayload(payload []byte) ([]Op, error) {
 	count, n := binary.Uvarint(payload)
+	if n > 0 && count > 0 && count <= uint64(len(payload)/3) {
+		ops := make([]Op, 0, count)
+		if _, err := walkPayload(payload, func(op Op) { ops = append(ops, op) }); err != nil {
+			return nil, err
+		}
+		return ops, nil
+	}
+	_, err := walkPayload(payload, nil) // reports what is wrong with the count
+	return nil, err
+}
+
+// walkPayload checks a payload, calling fn (if not nil) with each
+// operation, and returns the operation count.
+func walkPayload(payload []byte, fn func(Op)) (int, error) {
+	count, n := binary.Uvarint(payload)
 	if n <= 0 {
-		return nil, fmt.Errorf("%w: bad operation count", ErrBadPayload)
+		return 0, fmt.Errorf("%w: bad operation count", ErrBadPayload)
 	}
 	p := payload[n:]
 	// Every operation takes at least three bytes (kind, key length, key).
 	if count == 0 || count > uint64(len(p)/3) {
-		return nil, fmt.Errorf("%w: operation count %d does not fit", ErrBadPayload, count)
+		return 0, fmt.Errorf("%w: operation count %d does not fit", ErrBadPayload, count)
 	}
-	ops := make([]Op, 0, count)
 	for i := uint64(0); i < count; i++ {
 		op, rest, err := DecodeOp(p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: operation %d: %v", ErrBadPayload, i, err)
+			return 0, fmt.Errorf("%w: operation %d: %v", ErrBadPayload, i, err)
 		}
-		ops = append(ops, op)
+		if fn != nil {
+			fn(op)
+		}
 		p = rest
 	}
 	if len(p) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadPayload, len(p))
+		return 0, fmt.Errorf("%w: %d trailing bytes", ErrBadPayload, len(p))
 	}
-	return ops, nil
+	return int(count), nil
 }
 
 func lengthPrefixed(p []byte, limit uint64) (field, rest []byte, err error) {

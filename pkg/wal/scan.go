@@ -15,7 +15,11 @@ type Record struct {
 	// Size is the record's length in bytes, header included.
 	Size int
 	Seq  uint64
-	Ops  []Op
+	// Ops are the record's operations (nil from ScanPayloads).
+	Ops []Op
+	// Payload is the record's encoded operations, aliasing the scanned
+	// bytes; wal.PayloadOps decodes them.
+	Payload []byte
 }
 
 // Tail describes a torn tail: the bytes from Offset to the end of the file
@@ -54,6 +58,17 @@ func (e *CorruptError) Error() string {
 // *CorruptError; otherwise it is a torn tail, reported in Result.Torn.
 // An error returned by fn stops the scan and is returned as is.
 func Scan(data []byte, fn func(Record) error) (Result, error) {
+	return scan(data, fn, true)
+}
+
+// ScanPayloads is Scan without decoding the operations into Record.Ops:
+// each payload is checked in place and handed over as Record.Payload, so
+// replaying a log of many small records allocates nothing per record.
+func ScanPayloads(data []byte, fn func(Record) error) (Result, error) {
+	return scan(data, fn, false)
+}
+
+func scan(data []byte, fn func(Record) error, decode bool) (Result, error) {
 	first, err := DecodeHeader(data)
 	if errors.Is(err, ErrUnsupportedVersion) {
 		return Result{}, err
@@ -66,7 +81,7 @@ func Scan(data []byte, fn func(Record) error) (Result, error) {
 	res := Result{FirstSeq: first, End: HeaderSize, NextSeq: first}
 	off := int64(HeaderSize)
 	for off < int64(len(data)) {
-		rec, reason := decodeAt(data, off, res.NextSeq)
+		rec, reason, perr := decodeAt(data, off, res.NextSeq, decode)
 		if reason != "" {
 			next, exhausted := findValidAfter(data, off, res.NextSeq)
 			if next >= 0 {
@@ -82,10 +97,9 @@ func Scan(data []byte, fn func(Record) error) (Result, error) {
 			res.Torn = &Tail{Offset: off, Reason: reason}
 			return res, nil
 		}
-		if rec.Ops == nil {
+		if perr != nil {
 			// The checksum matched but the payload did not decode: the
 			// bytes were written whole, so this is not a torn write.
-			_, perr := DecodePayload(data[off+RecordHeaderSize : off+int64(rec.Size)])
 			return res, &CorruptError{Offset: off, Reason: perr.Error()}
 		}
 		if fn != nil {
@@ -105,37 +119,40 @@ func Scan(data []byte, fn func(Record) error) (Result, error) {
 // wantSeq. It returns a non-empty reason when the bytes there are not a
 // whole, intact record. A record whose checksum holds but whose payload is
 // malformed comes back with nil Ops and no reason.
-func decodeAt(data []byte, off int64, wantSeq uint64) (Record, string) {
+func decodeAt(data []byte, off int64, wantSeq uint64, decode bool) (Record, string, error) {
 	rest := data[off:]
 	if len(rest) < RecordHeaderSize {
 		if isZero(rest) {
-			return Record{}, "zero-filled record header"
+			return Record{}, "zero-filled record header", nil
 		}
-		return Record{}, "record header cut short"
+		return Record{}, "record header cut short", nil
 	}
 	length := binary.LittleEndian.Uint32(rest[4:8])
 	if length == 0 && isZero(rest[:RecordHeaderSize]) {
-		return Record{}, "zero-filled record header"
+		return Record{}, "zero-filled record header", nil
 	}
 	if length > MaxRecordSize {
-		return Record{}, fmt.Sprintf("record length %d above the limit", length)
+		return Record{}, fmt.Sprintf("record length %d above the limit", length), nil
 	}
 	if uint64(length) > uint64(len(rest)-RecordHeaderSize) {
-		return Record{}, fmt.Sprintf("record length %d runs past the end of the file", length)
+		return Record{}, fmt.Sprintf("record length %d runs past the end of the file", length), nil
 	}
 	size := RecordHeaderSize + int(length)
 	if crc32c.Checksum(rest[4:size]) != binary.LittleEndian.Uint32(rest[0:4]) {
-		return Record{}, "checksum mismatch"
+		return Record{}, "checksum mismatch", nil
 	}
 	seq := binary.LittleEndian.Uint64(rest[8:16])
 	if seq != wantSeq {
-		return Record{}, fmt.Sprintf("sequence %d where %d was expected", seq, wantSeq)
+		return Record{}, fmt.Sprintf("sequence %d where %d was expected", seq, wantSeq), nil
 	}
-	ops, err := DecodePayload(rest[RecordHeaderSize:size])
-	if err != nil {
-		return Record{Offset: off, Size: size, Seq: seq}, ""
+	rec := Record{Offset: off, Size: size, Seq: seq, Payload: rest[RecordHeaderSize:size]}
+	var err error
+	if decode {
+		rec.Ops, err = DecodePayload(rec.Payload)
+	} else {
+		_, err = checkPayload(rec.Payload)
 	}
-	return Record{Offset: off, Size: size, Seq: seq, Ops: ops}, ""
+	return rec, "", err
 }
 
 // findValidAfter looks for an intact record starting anywhere after off.
@@ -248,8 +265,8 @@ func Salvage(data []byte) (records []Record, damaged [][2]int64) {
 	}
 	next := first
 	for off < int64(len(data)) {
-		rec, reason := decodeAt(data, off, next)
-		if reason == "" && rec.Ops != nil {
+		rec, reason, perr := decodeAt(data, off, next, true)
+		if reason == "" && perr == nil {
 			records = append(records, rec)
 			off += int64(rec.Size)
 			next = rec.Seq + 1
