@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
 
@@ -38,7 +39,7 @@ func (e runError) Unwrap() error { return e.err }
 // Main runs kv with args and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{v: viper.New(), stdin: stdin, stdout: stdout, stderr: stderr}
-	root := a.newRoot(buildOnly(args))
+	root := a.newRoot(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -69,15 +70,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // completions and man pages.
 func NewRootCommand() *cobra.Command {
 	a := &app{v: viper.New(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
-	return a.newRoot("")
+	return a.newRoot(nil)
 }
 
-// newRoot builds the root command with the subcommand named only, or with
-// every subcommand when only is "". A process runs one command, and the
-// others' flag sets, closures and help text are memory that a fresh process
-// must fault in page by page: building one instead of sixteen takes about
-// 17 page faults off every one-shot command.
-func (a *app) newRoot(only string) *cobra.Command {
+// newRoot builds the root command with only the subcommand args run, when
+// that is certain (see invokedCommand), else with every subcommand. A
+// process runs one command, and the others' flag sets, closures and help
+// text are memory that a fresh process must fault in page by page:
+// building one instead of fifteen takes about 17 page faults off every
+// one-shot command.
+func (a *app) newRoot(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kv",
 		Short: "A durable key-value store for shell scripts, cron jobs and operators",
@@ -119,6 +121,10 @@ which beats the default.
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/kv/config.yaml when present)")
 	pf.Duration("lock-timeout", 10*time.Second, "how long to wait for the data directory's lock")
 	pf.Bool("sync", true, "fdatasync every write before reporting success (--sync=false is unsafe)")
+	only := ""
+	if !buildWholeTree {
+		only = invokedCommand(pf, args)
+	}
 	for _, sc := range a.subcommands() {
 		if only == "" || only == sc.name {
 			root.AddCommand(sc.build())
@@ -144,26 +150,33 @@ func (a *app) subcommands() []subcommand {
 	}
 }
 
-// buildOnly picks the subcommand Main builds; tests swap it to build the
-// whole tree and compare.
-var buildOnly = invokedCommand
-
-// globalValueFlags are the root's flags that take a separate value.
-var globalValueFlags = map[string]bool{"-d": true, "--dir": true, "--config": true, "--lock-timeout": true}
+// buildWholeTree makes Main build every subcommand; tests set it to
+// compare a command built alone with the whole tree.
+var buildWholeTree = false
 
 // invokedCommand returns the subcommand that args run when it can tell
 // for sure, else "" (help, completion, a typo, no command): then the whole
 // tree is built and Cobra decides, with its suggestions and help intact.
-func invokedCommand(args []string) string {
+// global holds the root's flags, which say which words are flag values.
+func invokedCommand(global *pflag.FlagSet, args []string) string {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		switch {
 		case arg == "--":
 			return ""
-		case globalValueFlags[arg]:
-			i++ // the flag's value
+		case strings.HasPrefix(arg, "-") && !strings.Contains(arg, "="):
+			var f *pflag.Flag
+			if name, ok := strings.CutPrefix(arg, "--"); ok {
+				f = global.Lookup(name)
+			} else if len(arg) == 2 {
+				f = global.ShorthandLookup(arg[1:])
+			}
+			if f != nil && f.NoOptDefVal == "" {
+				i++ // the flag's value is the next word
+			}
+			// Otherwise one word: a boolean, -dvalue, or an unknown flag.
 		case strings.HasPrefix(arg, "-"):
-			// --flag=value, -dvalue, --sync and unknown flags: one word.
+			// --flag=value: one word.
 		default:
 			for _, sc := range (&app{}).subcommands() {
 				if sc.name == arg {

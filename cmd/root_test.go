@@ -25,7 +25,7 @@ func TestInvokedCommand(t *testing.T) {
 		{[]string{"--help"}, ""},
 		{nil, ""},
 	} {
-		if got := invokedCommand(tc.args); got != tc.want {
+		if got := invokedCommand(NewRootCommand().PersistentFlags(), tc.args); got != tc.want {
 			t.Errorf("invokedCommand(%q) = %q, want %q", tc.args, got, tc.want)
 		}
 	}
@@ -54,9 +54,8 @@ func TestSubcommandAloneMatchesWholeTree(t *testing.T) {
 // mainWithTree runs Main's path with every subcommand built.
 func mainWithTree(t *testing.T, args []string, stdout, stderr *bytes.Buffer) int {
 	t.Helper()
-	saved := buildOnly
-	buildOnly = func([]string) string { return "" }
-	defer func() { buildOnly = saved }()
+	buildWholeTree = true
+	defer func() { buildWholeTree = false }()
 	return Main(args, strings.NewReader(""), stdout, stderr)
 }
 

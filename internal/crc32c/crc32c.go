@@ -44,10 +44,6 @@ func Update(crc uint32, p []byte) uint32 {
 	return updateSoftware(crc, slicing8(), p)
 }
 
-// Table returns hash/crc32's Castagnoli table, for callers that need a
-// hash.Hash32; it pays the start-up cost described above.
-func Table() *crc32.Table { return stdTable() }
-
 func makeSlicing8() *[8][256]uint32 {
 	t := new([8][256]uint32)
 	for i := range 256 {
