@@ -200,11 +200,7 @@ func (db *DB) flushLocked() error {
 // they are merged into it in the same rewrite, so the new data is written
 // once instead of twice; further merges follow as usual.
 func (db *DB) writeNewest(srcs []iterator, size int64) error {
-	sizes := []int64{size}
-	for _, t := range db.man.Tables {
-		sizes = append(sizes, t.Size)
-	}
-	n := max(mergeRun(sizes)-1, 0)
+	n := max(mergeRun(append([]int64{size}, db.tableSizes()...))-1, 0)
 	for _, t := range db.tables[:n] {
 		srcs = append(srcs, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
 	}
@@ -220,11 +216,7 @@ func (db *DB) writeNewest(srcs []iterator, size int64) error {
 // neighbour, so a store of n bytes has O(log n) tables and every byte is
 // rewritten O(log n) times.
 func (db *DB) maybeMerge() error {
-	var sizes []int64
-	for _, t := range db.man.Tables {
-		sizes = append(sizes, t.Size)
-	}
-	n := mergeRun(sizes)
+	n := mergeRun(db.tableSizes())
 	if n < 2 {
 		return nil
 	}
@@ -233,6 +225,15 @@ func (db *DB) maybeMerge() error {
 		its = append(its, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
 	}
 	return db.rewrite(its, n, false, n == len(db.tables))
+}
+
+// tableSizes lists the tables' sizes, newest first.
+func (db *DB) tableSizes() []int64 {
+	sizes := make([]int64, len(db.man.Tables))
+	for i, t := range db.man.Tables {
+		sizes[i] = t.Size
+	}
+	return sizes
 }
 
 // mergeRun is how many of the newest tables (sizes, newest first) the
