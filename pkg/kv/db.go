@@ -116,18 +116,24 @@ func (db *DB) openReadOnly() error {
 	}
 	db.walRelease = release
 	// A torn tail is ignored: only a writer may truncate it.
-	db.mem = newReplayMemtable()
-	res, err := wal.ScanPayloads(data, func(r wal.Record) error {
-		db.mem.apply(r.Payload)
-		db.walOps += wal.PayloadCount(r.Payload)
-		return nil
-	})
+	res, err := db.replayLog(data)
 	if err != nil {
 		return db.walError(manifest.WALName(man.WAL), err)
 	}
 	db.nextSeq, db.walEnd = res.NextSeq, res.End
 	db.man = man
 	return nil
+}
+
+// replayLog checks the log's records and gives them to a fresh memtable,
+// which aliases data.
+func (db *DB) replayLog(data []byte) (wal.Result, error) {
+	db.mem = newReplayMemtable()
+	return wal.ScanPayloads(data, func(r wal.Record) error {
+		db.mem.apply(r.Payload)
+		db.walOps += wal.PayloadCount(r.Payload)
+		return nil
+	})
 }
 
 func (db *DB) lockError(err error) error {
@@ -356,12 +362,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	db.mem = newReplayMemtable()
-	res, err := wal.ScanPayloads(data, func(r wal.Record) error {
-		db.mem.apply(r.Payload)
-		db.walOps += wal.PayloadCount(r.Payload)
-		return nil
-	})
+	res, err := db.replayLog(data)
 	if err != nil {
 		return db.walError(name, err)
 	}
