@@ -103,17 +103,22 @@ func BenchmarkOpenGet(b *testing.B) {
 			key := benchKey(n / 3)
 			b.ResetTimer()
 			for b.Loop() {
-				db, err := Open(dir, &Options{ReadOnly: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := db.Get(key); err != nil {
-					b.Fatal(err)
-				}
-				db.Close()
+				openGetClose(b, dir, key)
 			}
 		})
 	}
+}
+
+// openGetClose is a one-shot read of key from the store in dir.
+func openGetClose(b *testing.B, dir string, key []byte) {
+	db, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.Get(key); err != nil {
+		b.Fatal(err)
+	}
+	db.Close()
 }
 
 // BenchmarkOpenGetFullLog is the one-shot read's worst case: the store's
@@ -151,14 +156,7 @@ func BenchmarkOpenGetFullLog(b *testing.B) {
 	key := benchKey(i / 3)
 	b.ResetTimer()
 	for b.Loop() {
-		db, err := Open(dir, &Options{ReadOnly: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.Get(key); err != nil {
-			b.Fatal(err)
-		}
-		db.Close()
+		openGetClose(b, dir, key)
 	}
 	b.ReportMetric(float64(i), "log-records")
 }

@@ -206,35 +206,22 @@ func (r *Reader) seekBlock(key []byte) (int, error) {
 	if px := r.prefixIndex(); px != nil {
 		lo, hi = px.narrow(key)
 	} else if r.topN > 1 {
-		j, err := r.seekTop(key)
+		// The first top entry >= key closes the TopStride blocks that
+		// hold the answer; none means the key is above the table.
+		j, err := searchKeys(0, r.topN, r.topKey, key)
 		if err != nil || j == r.topN {
 			return int(r.f.blocks), err
 		}
 		lo, hi = j*TopStride, min((j+1)*TopStride, hi)
 	}
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		k, err := r.indexKey(mid)
-		if err != nil {
-			return 0, err
-		}
-		if bytes.Compare(k, key) < 0 {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo, nil
+	return searchKeys(lo, hi, r.indexKey, key)
 }
 
-// seekTop returns the first top index entry whose key is >= key, or the
-// number of entries when there is none. The block seekBlock wants is then
-// among the TopStride blocks that entry closes.
-func (r *Reader) seekTop(key []byte) (int, error) {
-	lo, hi := 0, r.topN
+// searchKeys returns the first i in [lo, hi) whose keyAt(i) >= key, or hi.
+func searchKeys(lo, hi int, keyAt func(int) ([]byte, error), key []byte) (int, error) {
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		k, err := r.topKey(mid)
+		k, err := keyAt(mid)
 		if err != nil {
 			return 0, err
 		}
