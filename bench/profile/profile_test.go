@@ -130,6 +130,31 @@ func BenchmarkEngineSet(b *testing.B) {
 	}
 }
 
+// writeRecords writes the workload's n records in load order, in batches
+// of workload.DefaultBatch, then syncs once; with overwrite, every other
+// record, with new values.
+func writeRecords(b *testing.B, db *kv.DB, n int, overwrite bool) {
+	vals := workload.NewValues(overwrite)
+	var batch kv.Batch
+	for j, i := range workload.Order(n) {
+		if !overwrite || j%2 == 0 {
+			batch.Set(workload.Key(i), vals.Next())
+		}
+		if batch.Len() == workload.DefaultBatch {
+			if err := db.Apply(&batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = kv.Batch{}
+		}
+	}
+	if err := db.Apply(&batch); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Sync(); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkLoad is the engine's bulk load of 1M records, batches of 100k,
 // one sync at the end.
 func BenchmarkLoad(b *testing.B) {
@@ -140,23 +165,7 @@ func BenchmarkLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		vals := workload.NewValues(false)
-		var batch kv.Batch
-		for _, i := range workload.Order(n) {
-			batch.Set(workload.Key(i), vals.Next())
-			if batch.Len() == workload.DefaultBatch {
-				if err := db.Apply(&batch); err != nil {
-					b.Fatal(err)
-				}
-				batch = kv.Batch{}
-			}
-		}
-		if err := db.Apply(&batch); err != nil {
-			b.Fatal(err)
-		}
-		if err := db.Sync(); err != nil {
-			b.Fatal(err)
-		}
+		writeRecords(b, db, n, false)
 		db.Close()
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
@@ -177,25 +186,7 @@ func BenchmarkCompact(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		vals := workload.NewValues(true)
-		var batch kv.Batch
-		for j, i := range workload.Order(n) {
-			if j%2 == 0 {
-				batch.Set(workload.Key(i), vals.Next())
-			}
-			if batch.Len() == workload.DefaultBatch {
-				if err := db.Apply(&batch); err != nil {
-					b.Fatal(err)
-				}
-				batch = kv.Batch{}
-			}
-		}
-		if err := db.Apply(&batch); err != nil {
-			b.Fatal(err)
-		}
-		if err := db.Sync(); err != nil {
-			b.Fatal(err)
-		}
+		writeRecords(b, db, n, true)
 		b.StartTimer()
 		if _, err := db.Compact(); err != nil {
 			b.Fatal(err)

@@ -96,14 +96,9 @@ func TestTornLogTail(t *testing.T) {
 			t.Fatalf("log cut at %d (%d complete records): %s", cut, complete, fmt.Sprintf(format, args...))
 		}
 		// A reader ignores the torn tail and changes nothing.
-		ro, err := kv.Open(memDir, &kv.Options{FS: mem, ReadOnly: true, LockTimeout: -1})
-		if err != nil {
-			fail("read-only open: %v", err)
-		}
-		if err := checkStore(ro, want, all); err != nil {
+		if err := openAndCheck(mem, &kv.Options{FS: mem, ReadOnly: true, LockTimeout: -1}, want, all); err != nil {
 			fail("read-only: %v", err)
 		}
-		ro.Close()
 		if data, _ := mem.ReadAll(name); len(data) != int(cut) {
 			fail("a read-only open changed the log to %d bytes", len(data))
 		}
@@ -169,14 +164,9 @@ func TestLogBitRot(t *testing.T) {
 				fail("no copy of the damaged log in %s", rr.MovedTo)
 			}
 			want := modelOf(append(append([]op{}, ops[:rec]...), ops[rec+1:]...))
-			db, err := kv.Open(memDir, memOptions(mem, 0))
-			if err != nil {
-				fail("open after repair: %v", err)
-			}
-			if err := checkStore(db, want, all); err != nil {
+			if err := openAndCheck(mem, memOptions(mem, 0), want, all); err != nil {
 				fail("after repair: %v", err)
 			}
-			db.Close()
 			verifyClean(t, mem, "after repair")
 			cases++
 		}
@@ -321,14 +311,9 @@ func TestTableDamage(t *testing.T) {
 		if err != nil || !rr.Repaired || rr.Keys != len(want) {
 			fail("Repair: %+v, %v (want %d keys)", rr, err, len(want))
 		}
-		db, err = kv.Open(memDir, memOptions(mem, 0))
-		if err != nil {
-			fail("open after repair: %v", err)
-		}
-		if err := checkStore(db, want, all); err != nil {
+		if err := openAndCheck(mem, memOptions(mem, 0), want, all); err != nil {
 			fail("after repair: %v", err)
 		}
-		db.Close()
 		verifyClean(t, mem, c.name+", after repair")
 	}
 	summary(t, "table damage: %d kinds (deleted, emptied, cut short, footer and data blocks flipped), each reported with the table's name by Open or reads and by Verify; Repair kept every intact block and log record", len(cases))
@@ -392,14 +377,9 @@ func TestManifestDamage(t *testing.T) {
 		if err != nil || !rr.Repaired {
 			fail("Repair: %+v, %v", rr, err)
 		}
-		db, err := kv.Open(memDir, memOptions(mem, 0))
-		if err != nil {
-			fail("open after repair: %v", err)
-		}
-		if err := checkStore(db, full, all); err != nil {
+		if err := openAndCheck(mem, memOptions(mem, 0), full, all); err != nil {
 			fail("after repair: %v", err)
 		}
-		db.Close()
 		verifyClean(t, mem, "manifest "+c.name+", after repair")
 	}
 	summary(t, "manifest damage: %d kinds, each refused by writers and readers and reported by Verify; Repair rebuilt all %d keys", len(cases), len(full))

@@ -178,6 +178,17 @@ func universe(ops ...op) []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
+// openAndCheck opens the store on fsys with opts, checks it holds exactly
+// want (see checkStore), and closes it.
+func openAndCheck(fsys vfs.FS, opts *kv.Options, want state, universe []string) error {
+	db, err := kv.Open(memDir, opts)
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	defer db.Close()
+	return checkStore(db, want, universe)
+}
+
 // recoverAndWrite is what must follow a crash: a writer opens the store
 // (cutting any torn tail), finds exactly want, takes a write, and a reopen
 // finds want plus that write (recorded in want) with no error.

@@ -65,14 +65,9 @@ func TestTornTailSectors(t *testing.T) {
 			t.Helper()
 			t.Fatalf("%s: %s", c.name, fmt.Sprintf(format, args...))
 		}
-		ro, err := kv.Open(memDir, &kv.Options{FS: mem, ReadOnly: true, LockTimeout: -1})
-		if err != nil {
-			fail("read-only open: %v", err)
-		}
-		if err := checkStore(ro, want, all); err != nil {
+		if err := openAndCheck(mem, &kv.Options{FS: mem, ReadOnly: true, LockTimeout: -1}, want, all); err != nil {
 			fail("read-only: %v", err)
 		}
-		ro.Close()
 		rep := verifyClean(t, mem, c.name+", before the writer's open")
 		if !strings.Contains(strings.Join(rep.Notes, "\n"), "torn tail") {
 			fail("Verify notes %q, want a torn tail", rep.Notes)
