@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kvtool/kv/pkg/wal"
@@ -36,6 +37,10 @@ func (b *Batch) add(op wal.Op) {
 	b.ops = append(b.ops, op)
 	b.size += len(op.Key) + len(op.Value) + 16
 }
+
+// Grow makes room for n more operations, so that a caller who knows a
+// batch's size saves the copies of growing it one operation at a time.
+func (b *Batch) Grow(n int) { b.ops = slices.Grow(b.ops, n) }
 
 // Len is the number of operations in the batch.
 func (b *Batch) Len() int { return len(b.ops) }

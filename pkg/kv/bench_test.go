@@ -77,6 +77,7 @@ func benchData(n int) (keys, values [][]byte) {
 
 func loadData(b *testing.B, db *DB, keys, values [][]byte, batchSize int) {
 	var batch Batch
+	batch.Grow(min(batchSize, len(keys)))
 	for i := range keys {
 		batch.Set(keys[i], values[i])
 		if batch.Len() == batchSize {
@@ -84,6 +85,7 @@ func loadData(b *testing.B, db *DB, keys, values [][]byte, batchSize int) {
 				b.Fatal(err)
 			}
 			batch = Batch{}
+			batch.Grow(min(batchSize, len(keys)-i-1))
 		}
 	}
 	if err := db.Apply(&batch); err != nil {

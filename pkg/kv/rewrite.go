@@ -367,8 +367,13 @@ func sortBatch(ops []wal.Op) []wal.Op {
 	})
 	out := make([]wal.Op, 0, len(ops))
 	for i, r := range recs {
-		if i+1 < len(recs) && bytes.Equal(ops[r.i].Key, ops[recs[i+1].i].Key) {
-			continue
+		// Different prefixes mean different keys; only equal ones need
+		// the keys themselves, which lie scattered in memory.
+		if i+1 < len(recs) {
+			next := recs[i+1]
+			if r.hi == next.hi && r.lo == next.lo && bytes.Equal(ops[r.i].Key, ops[next.i].Key) {
+				continue
+			}
 		}
 		out = append(out, ops[r.i])
 	}

@@ -20,6 +20,7 @@ func open(dir string, mode workload.Mode) (workload.Store, error) {
 
 func (s store) Write(keys, values [][]byte) error {
 	var b kv.Batch
+	b.Grow(len(keys))
 	for i := range keys {
 		b.Set(keys[i], values[i])
 	}

@@ -1,0 +1,72 @@
+package kv
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+func TestBatchGrowAvoidsReallocation(t *testing.T) {
+	key, value := []byte("k"), []byte("v")
+	allocs := testing.AllocsPerRun(20, func() {
+		var b Batch
+		b.Grow(1000)
+		for range 1000 {
+			b.Set(key, value)
+		}
+	})
+	if allocs != 1 {
+		t.Fatalf("a grown batch of 1000 sets made %v allocations, want 1", allocs)
+	}
+	var b Batch
+	b.Set(key, value)
+	b.Grow(10)
+	b.Delete(key)
+	if b.Len() != 2 || b.ops[0].Kind != wal.KindSet || b.ops[1].Kind != wal.KindDelete {
+		t.Fatalf("Grow lost or reordered operations: %+v", b.ops)
+	}
+}
+
+// TestSortBatch checks sortBatch against a map: keys in order, the last
+// operation on each key kept. The keys include ones that tie on their
+// first 16 bytes (long shared prefixes, and "a" against "a\x00", equal
+// once zero-padded), where the sort and the deduplication must look at
+// whole keys.
+func TestSortBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	keyPool := [][]byte{[]byte("a"), []byte("a\x00"), []byte("a\x00\x00"), []byte("b")}
+	for i := range 40 {
+		keyPool = append(keyPool, fmt.Appendf(nil, "%016d", i/4), fmt.Appendf(nil, "0123456789abcdef-%d", i))
+	}
+	for round := range 200 {
+		var ops []wal.Op
+		want := map[string]wal.Op{}
+		for i := range rng.IntN(200) {
+			op := wal.Op{Kind: wal.KindSet, Key: keyPool[rng.IntN(len(keyPool))], Value: fmt.Appendf(nil, "%d", i)}
+			if rng.IntN(4) == 0 {
+				op.Kind, op.Value = wal.KindDelete, nil
+			}
+			ops = append(ops, op)
+			want[string(op.Key)] = op
+		}
+		got := sortBatch(ops)
+		keys := make([]string, 0, len(want))
+		for k := range want {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		if len(got) != len(keys) {
+			t.Fatalf("round %d: %d operations, want %d", round, len(got), len(keys))
+		}
+		for i, k := range keys {
+			w := want[k]
+			if !bytes.Equal(got[i].Key, w.Key) || got[i].Kind != w.Kind || !bytes.Equal(got[i].Value, w.Value) {
+				t.Fatalf("round %d: entry %d is %q=%q (kind %d), want %q=%q (kind %d)", round, i, got[i].Key, got[i].Value, got[i].Kind, w.Key, w.Value, w.Kind)
+			}
+		}
+	}
+}
