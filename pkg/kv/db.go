@@ -24,15 +24,20 @@ type DB struct {
 	opts Options
 	lock io.Closer
 
-	mu      sync.RWMutex
-	closed  bool
-	broken  error
-	man     *manifest.Manifest // nil: no store on disk yet (read-only)
-	tables  []*table           // newest first, as the manifest lists them
-	mem     *memtable
-	walFile vfs.File // read-write handles only
-	walEnd  int64
-	walOps  int // operations in the current log, for Stats
+	mu     sync.RWMutex
+	closed bool
+	broken error
+	// deferredErr is the failure of work an unsynced Apply left to the
+	// background (see applyDeferred); lost says that work held a batch
+	// the handle had accepted and no longer has, so reads fail too.
+	deferredErr error
+	lost        bool
+	man         *manifest.Manifest // nil: no store on disk yet (read-only)
+	tables      []*table           // newest first, as the manifest lists them
+	mem         *memtable
+	walFile     vfs.File // read-write handles only
+	walEnd      int64
+	walOps      int // operations in the current log, for Stats
 	// walSynced is false while the log may hold bytes not yet synced by
 	// this handle (records a failed or dead writer left, a cut tail).
 	walSynced bool
@@ -414,6 +419,10 @@ func (db *DB) Close() error {
 	}
 	db.closed = true
 	err := db.syncFound()
+	if db.deferredErr != nil {
+		// No call after the failure may have reported it.
+		err = db.deferredError()
+	}
 	if rerr := db.releaseAll(); err == nil {
 		err = rerr
 	}
@@ -475,5 +484,12 @@ func (db *DB) checkOpen() error {
 	if db.closed {
 		return ErrClosed
 	}
+	if db.lost {
+		return db.deferredError()
+	}
 	return nil
+}
+
+func (db *DB) deferredError() error {
+	return fmt.Errorf("%w: %v", ErrBroken, db.deferredErr)
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// written later log pages before earlier ones, leaving a hole that
 	// Open reports as corruption and kv repair salvages around. Flushes
 	// and compactions still sync, so tables and manifest stay consistent.
+	// An unsynced Apply may also return while the table it caused is
+	// still being written; a failure of that work is reported by the next
+	// call (see Apply), so check the error of Sync or Close.
 	NoSync bool
 	// FlushThreshold is the log size in bytes past which the memtable is
 	// flushed to a table; it bounds what every open replays. Zero means

@@ -31,6 +31,13 @@ func (db *DB) Delete(key []byte) error {
 // Apply writes a batch atomically. When it returns nil the whole batch is
 // durable (unless Options.NoSync); when it returns an error, the batch may
 // or may not be on disk, but never in part.
+//
+// With Options.NoSync, Apply may return while a large batch's table, or
+// the flush a write triggered, is still being written in the background;
+// every later call on the handle waits for it and sees its result. If that
+// work fails, the next call reports it (Sync and Close included) and the
+// handle is broken; if the failed work held an accepted batch, reads fail
+// too, since the handle no longer has what Apply accepted.
 func (db *DB) Apply(b *Batch) error {
 	if b.Len() == 0 {
 		return nil
@@ -41,11 +48,76 @@ func (db *DB) Apply(b *Batch) error {
 		}
 	}
 	db.mu.Lock()
-	defer db.mu.Unlock()
 	if err := db.writable(); err != nil {
+		db.mu.Unlock()
 		return err
 	}
+	if db.opts.NoSync {
+		return db.applyDeferred(b.ops)
+	}
+	defer db.mu.Unlock()
 	return db.applyLocked(b.ops)
+}
+
+// applyDeferred is Apply for an unsynced handle. The caller has locked
+// db.mu; applyDeferred unlocks it, either at once or, when a table must be
+// written, from a goroutine that writes it (a sync.RWMutex may be unlocked
+// by another goroutine than the one that locked it). A bulk loader thus
+// prepares its next batch while this one is sorted and written, and the
+// two share the cores. Every other call takes db.mu, so it waits for the
+// table and sees it, and the filesystem operations happen in the same
+// order, with the same bytes, as a synchronous Apply's. Only unsynced
+// handles defer: their Apply promises visibility, not durability.
+func (db *DB) applyDeferred(ops []wal.Op) error {
+	var work func() error
+	what, holdsBatch := "flush after an accepted write", false
+	if db.ingests(ops) {
+		// The caller may reuse its buffers once Apply returns.
+		owned := ownedCopy(ops)
+		work = func() error { return db.ingest(owned) }
+		what, holdsBatch = "write of an accepted batch", true
+	} else {
+		if err := db.appendLocked(ops); err != nil || db.walEnd <= db.opts.FlushThreshold {
+			db.mu.Unlock()
+			return err
+		}
+		work = db.flushLocked
+	}
+	go func() {
+		defer db.mu.Unlock()
+		if err := work(); err != nil {
+			db.deferredErr, db.lost = fmt.Errorf("%s: %w", what, err), holdsBatch
+		}
+	}()
+	return nil
+}
+
+// ownedCopy copies a batch's operations, keys and values into memory of
+// its own.
+func ownedCopy(ops []wal.Op) []wal.Op {
+	n := 0
+	for _, op := range ops {
+		n += len(op.Key) + len(op.Value)
+	}
+	arena := make([]byte, 0, n)
+	owned := make([]wal.Op, len(ops))
+	for i, op := range ops {
+		arena = append(arena, op.Key...)
+		op.Key = arena[len(arena)-len(op.Key) : len(arena) : len(arena)]
+		if op.Value != nil {
+			arena = append(arena, op.Value...)
+			op.Value = arena[len(arena)-len(op.Value) : len(arena) : len(arena)]
+		}
+		owned[i] = op
+	}
+	return owned
+}
+
+// ingests reports whether a batch is large enough to become a table of its
+// own rather than a log record.
+func (db *DB) ingests(ops []wal.Op) bool {
+	size := int64(wal.EncodedSize(ops))
+	return size > db.opts.FlushThreshold || size > wal.MaxRecordSize
 }
 
 func (db *DB) writable() error {
@@ -72,12 +144,26 @@ func (db *DB) fail(err error) error {
 }
 
 func (db *DB) applyLocked(ops []wal.Op) error {
-	if size := int64(wal.EncodedSize(ops)); size > db.opts.FlushThreshold || size > wal.MaxRecordSize {
+	if db.ingests(ops) {
 		// A batch larger than the log threshold becomes a table of its
 		// own, made live by one manifest write: still all or nothing,
 		// without writing the data twice.
 		return db.ingest(ops)
 	}
+	if err := db.appendLocked(ops); err != nil {
+		return err
+	}
+	if db.walEnd > db.opts.FlushThreshold {
+		if err := db.flushLocked(); err != nil {
+			return fmt.Errorf("write is durable, but the flush after it failed: %w", err)
+		}
+	}
+	return nil
+}
+
+// appendLocked writes a batch as a log record (synced unless NoSync) and
+// applies it to the memtable.
+func (db *DB) appendLocked(ops []wal.Op) error {
 	if !db.dirDurable && !db.opts.NoSync {
 		// The manifest naming this (empty) log may not be durable yet.
 		if err := db.fs.SyncDir(db.dir); err != nil {
@@ -103,11 +189,6 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 	// The record's buffer is not reused, so the memtable may alias it.
 	db.mem.apply(rec[wal.RecordHeaderSize:])
 	db.walOps += len(ops)
-	if db.walEnd > db.opts.FlushThreshold {
-		if err := db.flushLocked(); err != nil {
-			return fmt.Errorf("write is durable, but the flush after it failed: %w", err)
-		}
-	}
 	return nil
 }
 
