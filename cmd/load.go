@@ -39,8 +39,8 @@ Input that fits in one batch (--batch-bytes, default 64 MiB) is all or
 nothing: a malformed line stops kv load with its line number before
 anything is written (exit 2). Larger input is applied batch by batch;
 a malformed line then stops the load and kv load says how many records
-were stored before it. Memory stays bounded by the batch size whatever the
-input's size. A progress bar is drawn on stderr when stderr is a terminal
+were stored before it. The next batch is read while one is stored, so
+memory stays bounded by twice the batch size whatever the input's size. A progress bar is drawn on stderr when stderr is a terminal
 and the input is large; otherwise stderr stays quiet.`,
 		Example: `  kv dump --format jsonl | kv load -d /tmp/copy
   kv load --format tsv < data.tsv`,
@@ -78,35 +78,129 @@ func (a *app) load(format string, batchBytes int) (err error) {
 			closeStore(s, &err)
 		}
 	}()
-	var b kv.Batch
-	// Batches hold slices into this arena; it is reset after each apply.
-	arena := make([]byte, 0, 1<<20)
-	stored, line := 0, 0
-	flush := func() error {
-		if b.Len() == 0 {
-			return nil
+	// Parsing a batch takes about as long as storing one, so a goroutine
+	// parses the next batch while this one is stored: at most two batches
+	// are in memory.
+	// An arena big enough for a whole batch (or the whole input) is not
+	// copied as it grows; memory the input never reaches stays untouched.
+	arena := batchBytes + 64<<10
+	if size := inputSize(a.stdin); size >= 0 {
+		arena = int(min(size, int64(arena)))
+	}
+	p := startLoadParser(in, format, batchBytes, arena, now)
+	defer p.stop()
+	stored := 0
+	for c := range p.out {
+		if c.err != nil {
+			return c.err.report(stored)
 		}
 		if s == nil {
 			if s, err = a.openWrite(); err != nil {
 				return err
 			}
 		}
-		if err := s.Apply(&b); err != nil {
+		if err := s.Apply(&c.batch); err != nil {
 			return err
 		}
-		stored += b.Len()
-		b.Reset()
-		arena = arena[:0]
+		stored += c.batch.Len()
+		c.batch.Reset()
+		c.arena = c.arena[:0]
+		p.free <- c
+	}
+	return nil
+}
+
+// loadChunk is one batch of kv load's input, or the error that ended it.
+type loadChunk struct {
+	batch kv.Batch
+	// arena holds the keys and values the batch points into.
+	arena []byte
+	err   *loadError
+}
+
+// loadError is a malformed line or a failed read. Which records were
+// stored before it is known only where batches are applied, so it is
+// formatted there.
+type loadError struct {
+	line int
+	msg  string
+	read error // a failed read of standard input, not a malformed line
+}
+
+func (e *loadError) report(stored int) error {
+	if e.read != nil {
+		return fmt.Errorf("read standard input: %w", e.read)
+	}
+	msg := fmt.Sprintf("load line %d: %s", e.line, e.msg)
+	if stored > 0 {
+		msg += fmt.Sprintf(" (%d records stored before it)", stored)
+	} else {
+		msg += " (nothing stored)"
+	}
+	return usageError{errors.New(msg)}
+}
+
+// loadParser reads kv load's input into batches of about batchBytes of
+// keys and values, in a goroutine of its own. It hands over each full
+// batch, then the last one, on out, which it closes at the end of the
+// input or after a chunk carrying an error (a malformed line's batch is
+// dropped, so it is never applied in part).
+type loadParser struct {
+	out  chan *loadChunk
+	free chan *loadChunk
+	quit chan struct{}
+}
+
+func startLoadParser(in io.Reader, format string, batchBytes, arena int, now func() time.Time) *loadParser {
+	p := &loadParser{
+		out:  make(chan *loadChunk),
+		free: make(chan *loadChunk, 2),
+		quit: make(chan struct{}),
+	}
+	for range 2 {
+		p.free <- &loadChunk{arena: make([]byte, 0, arena)}
+	}
+	go func() {
+		defer close(p.out)
+		p.parse(in, format, batchBytes, now)
+	}()
+	return p
+}
+
+// stop tells the parser that no more batches are wanted. It does not wait:
+// the parser may be blocked reading a pipe that stays open, and it stops
+// at its next hand-over.
+func (p *loadParser) stop() { close(p.quit) }
+
+// send hands c over, unless the parser is stopped.
+func (p *loadParser) send(c *loadChunk) bool {
+	select {
+	case p.out <- c:
+		return true
+	case <-p.quit:
+		return false
+	}
+}
+
+// next returns an empty chunk, unless the parser is stopped.
+func (p *loadParser) next() *loadChunk {
+	select {
+	case c := <-p.free:
+		return c
+	case <-p.quit:
 		return nil
 	}
-	fail := func(format string, args ...any) error {
-		msg := fmt.Sprintf("load line %d: ", line) + fmt.Sprintf(format, args...)
-		if stored > 0 {
-			msg += fmt.Sprintf(" (%d records stored before it)", stored)
-		} else {
-			msg += " (nothing stored)"
-		}
-		return usageError{errors.New(msg)}
+}
+
+func (p *loadParser) parse(in io.Reader, format string, batchBytes int, now func() time.Time) {
+	c := p.next()
+	if c == nil {
+		return
+	}
+	line := 0
+	var scratch []byte
+	fail := func(format string, args ...any) {
+		p.send(&loadChunk{err: &loadError{line: line, msg: fmt.Sprintf(format, args...)}})
 	}
 	sc := lineScanner(in)
 	for sc.Scan() {
@@ -119,54 +213,67 @@ func (a *app) load(format string, batchBytes int) (err error) {
 		var exp time.Time
 		if format == "jsonl" {
 			var derr error
-			if key, value, exp, derr = decodeJSONLine(text); derr != nil {
-				return fail("%v", derr)
+			if key, value, exp, derr = decodeJSONLine(text, &scratch); derr != nil {
+				fail("%v", derr)
+				return
 			}
 		} else {
 			k, v, ok := strings.Cut(string(text), "\t")
 			if !ok {
-				return fail("no tab between key and value")
+				fail("no tab between key and value")
+				return
 			}
 			var derr error
 			if key, derr = unescapeTSV(k); derr != nil {
-				return fail("key: %v", derr)
+				fail("key: %v", derr)
+				return
 			}
 			if value, derr = unescapeTSV(v); derr != nil {
-				return fail("value: %v", derr)
+				fail("value: %v", derr)
+				return
 			}
 		}
 		if len(key) == 0 {
-			return fail("empty key")
+			fail("empty key")
+			return
 		}
 		if len(key) > kv.MaxKeySize || len(value) > kv.MaxValueSize {
-			return fail("key or value above the limits (%d, %d bytes)", kv.MaxKeySize, kv.MaxValueSize)
+			fail("key or value above the limits (%d, %d bytes)", kv.MaxKeySize, kv.MaxValueSize)
+			return
 		}
 		if !exp.IsZero() && !exp.After(now()) {
 			continue // already expired: nothing to import
 		}
-		start := len(arena)
-		arena = append(arena, key...)
-		arena = append(arena, value...)
-		k, v := arena[start:start+len(key):start+len(key)], arena[start+len(key):]
+		start := len(c.arena)
+		c.arena = append(c.arena, key...)
+		c.arena = append(c.arena, value...)
+		k, v := c.arena[start:start+len(key):start+len(key)], c.arena[start+len(key):]
 		if exp.IsZero() {
-			b.Set(k, v)
+			c.batch.Set(k, v)
 		} else {
-			b.SetExpiring(k, v, exp)
+			c.batch.SetExpiring(k, v, exp)
 		}
-		if len(arena) >= batchBytes {
-			if err := flush(); err != nil {
-				return err
+		if len(c.arena) >= batchBytes {
+			if !p.send(c) {
+				return
+			}
+			if c = p.next(); c == nil {
+				return
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			line++
-			return fail("line too long")
+			fail("line too long")
+		} else {
+			p.send(&loadChunk{err: &loadError{read: err}})
 		}
-		return fmt.Errorf("read standard input: %w", err)
+		return
 	}
-	return flush()
+	if c.batch.Len() > 0 {
+		p.send(c)
+	}
 }
 
 // progress returns a progress bar when stderr is a terminal and the input
@@ -175,12 +282,7 @@ func (a *app) progress() *progressbar.ProgressBar {
 	if !isTerminal(a.stderr) {
 		return nil
 	}
-	size := int64(-1)
-	if f, ok := a.stdin.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			size = st.Size()
-		}
-	}
+	size := inputSize(a.stdin)
 	if size >= 0 && size < progressThreshold {
 		return nil
 	}
@@ -189,12 +291,25 @@ func (a *app) progress() *progressbar.ProgressBar {
 
 var _ io.Reader = (*progressbar.Reader)(nil)
 
+// inputSize is the size of r when it is a regular file, else -1.
+func inputSize(r io.Reader) int64 {
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return st.Size()
+		}
+	}
+	return -1
+}
+
 // decodeJSONLine decodes one jsonl record. The lines kv dump writes for
 // keys and values without escapes take a fast path that is about ten times
 // quicker than encoding/json; anything else goes through encoding/json,
 // strictly (no unknown fields, nothing after the object).
-func decodeJSONLine(line []byte) (key, value []byte, exp time.Time, err error) {
-	if k, v, ok := fastJSONLine(line); ok {
+//
+// A base64 value is decoded into *scratch (grown as needed), so the result
+// is valid only until the next call with the same scratch.
+func decodeJSONLine(line []byte, scratch *[]byte) (key, value []byte, exp time.Time, err error) {
+	if k, v, ok := fastJSONLine(line, scratch); ok {
 		return k, v, exp, nil
 	}
 	var e jsonEntry
@@ -212,8 +327,8 @@ func decodeJSONLine(line []byte) (key, value []byte, exp time.Time, err error) {
 // fastJSONLine recognises exactly {"key":"K","value":"V"} or
 // {"key":"K","value_base64":"B"} where K and V hold no backslash, no
 // control character and only valid UTF-8: strings that mean what they
-// spell.
-func fastJSONLine(b []byte) (key, value []byte, ok bool) {
+// spell. A base64 value is decoded into *scratch.
+func fastJSONLine(b []byte, scratch *[]byte) (key, value []byte, ok bool) {
 	str := func(p []byte) (s, rest []byte, ok bool) {
 		i := bytes.IndexByte(p, '"')
 		if i < 0 {
@@ -245,7 +360,10 @@ func fastJSONLine(b []byte) (key, value []byte, ok bool) {
 		if !ok || string(rest) != "}" {
 			return nil, nil, false
 		}
-		value = make([]byte, base64.StdEncoding.DecodedLen(len(b64)))
+		if n := base64.StdEncoding.DecodedLen(len(b64)); cap(*scratch) < n {
+			*scratch = make([]byte, n)
+		}
+		value = (*scratch)[:base64.StdEncoding.DecodedLen(len(b64))]
 		n, err := base64.StdEncoding.Decode(value, b64)
 		if err != nil {
 			return nil, nil, false
