@@ -24,9 +24,12 @@ type DB struct {
 	opts Options
 	lock io.Closer
 
-	mu     sync.RWMutex
-	closed bool
-	broken error
+	// commits queues durable writers for group commit; a leader then
+	// takes mu.
+	commits commitQueue
+	mu      sync.RWMutex
+	closed  bool
+	broken  error
 	// deferredErr is the failure of work an unsynced Apply left to the
 	// background (see applyDeferred); lost says that work held a batch
 	// the handle had accepted and no longer has, so reads fail too.

@@ -38,6 +38,9 @@ func (db *DB) Delete(key []byte) error {
 // work fails, the next call reports it (Sync and Close included) and the
 // handle is broken; if the failed work held an accepted batch, reads fail
 // too, since the handle no longer has what Apply accepted.
+//
+// Durable writers of one handle that run at the same time share their
+// fdatasync (see commit).
 func (db *DB) Apply(b *Batch) error {
 	if b.Len() == 0 {
 		return nil
@@ -47,16 +50,15 @@ func (db *DB) Apply(b *Batch) error {
 			return err
 		}
 	}
+	if !db.opts.NoSync {
+		return db.commit(b.ops)
+	}
 	db.mu.Lock()
 	if err := db.writable(); err != nil {
 		db.mu.Unlock()
 		return err
 	}
-	if db.opts.NoSync {
-		return db.applyDeferred(b.ops)
-	}
-	defer db.mu.Unlock()
-	return db.applyLocked(b.ops)
+	return db.applyDeferred(b.ops)
 }
 
 // applyDeferred is Apply for an unsynced handle. The caller has locked
@@ -77,7 +79,7 @@ func (db *DB) applyDeferred(ops []wal.Op) error {
 		work = func() error { return db.ingest(owned) }
 		what, holdsBatch = "write of an accepted batch", true
 	} else {
-		if err := db.appendLocked(ops); err != nil || db.walEnd <= db.opts.FlushThreshold {
+		if err := db.appendLocked([][]wal.Op{ops}); err != nil || db.walEnd <= db.opts.FlushThreshold {
 			db.mu.Unlock()
 			return err
 		}
@@ -150,7 +152,13 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 		// without writing the data twice.
 		return db.ingest(ops)
 	}
-	if err := db.appendLocked(ops); err != nil {
+	return db.appendAndFlush([][]wal.Op{ops})
+}
+
+// appendAndFlush appends batches to the log, then flushes if the log has
+// passed the threshold.
+func (db *DB) appendAndFlush(batches [][]wal.Op) error {
+	if err := db.appendLocked(batches); err != nil {
 		return err
 	}
 	if db.walEnd > db.opts.FlushThreshold {
@@ -161,9 +169,9 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 	return nil
 }
 
-// appendLocked writes a batch as a log record (synced unless NoSync) and
-// applies it to the memtable.
-func (db *DB) appendLocked(ops []wal.Op) error {
+// appendLocked writes batches as log records, one each, in one write
+// (synced unless NoSync), and applies them to the memtable.
+func (db *DB) appendLocked(batches [][]wal.Op) error {
 	if !db.dirDurable && !db.opts.NoSync {
 		// The manifest naming this (empty) log may not be durable yet.
 		if err := db.fs.SyncDir(db.dir); err != nil {
@@ -171,8 +179,13 @@ func (db *DB) appendLocked(ops []wal.Op) error {
 		}
 		db.dirDurable = true
 	}
-	rec := wal.AppendRecord(nil, db.nextSeq, ops)
-	if _, err := db.walFile.WriteAt(rec, db.walEnd); err != nil {
+	var recs []byte
+	starts := make([]int, len(batches))
+	for i, ops := range batches {
+		starts[i] = len(recs)
+		recs = wal.AppendRecord(recs, db.nextSeq+uint64(i), ops)
+	}
+	if _, err := db.walFile.WriteAt(recs, db.walEnd); err != nil {
 		// Cut off what may have landed so the log stays appendable; if
 		// that fails too, the next open sees a torn tail and cuts it.
 		_ = db.walFile.Truncate(db.walEnd)
@@ -184,11 +197,17 @@ func (db *DB) appendLocked(ops []wal.Op) error {
 		}
 		db.walSynced = true
 	}
-	db.walEnd += int64(len(rec))
-	db.nextSeq++
-	// The record's buffer is not reused, so the memtable may alias it.
-	db.mem.apply(rec[wal.RecordHeaderSize:])
-	db.walOps += len(ops)
+	db.walEnd += int64(len(recs))
+	db.nextSeq += uint64(len(batches))
+	// The records' buffer is not reused, so the memtable may alias it.
+	for i, ops := range batches {
+		end := len(recs)
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		db.mem.apply(recs[starts[i]+wal.RecordHeaderSize : end])
+		db.walOps += len(ops)
+	}
 	return nil
 }
 

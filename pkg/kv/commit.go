@@ -1,0 +1,97 @@
+package kv
+
+import (
+	"sync"
+
+	"github.com/kvtool/kv/pkg/wal"
+)
+
+// maxGroupBytes bounds the log records one group commit writes, so that a
+// small write queued behind large ones does not wait for megabytes.
+const maxGroupBytes = 1 << 20
+
+// commitQueue lines up a handle's durable writers. The writer at the front
+// is the leader: it takes the log writes queued behind its own, writes
+// them in one write, pays one fdatasync for all of them, and hands each
+// writer its result. Writers that arrive during an fdatasync thus share
+// the next one instead of taking turns at one each (group commit).
+type commitQueue struct {
+	mu      sync.Mutex
+	waiting []*pendingCommit
+}
+
+// pendingCommit is one writer's batch in the queue.
+type pendingCommit struct {
+	ops []wal.Op
+	// wake is signalled once: when the writer is at the front, or when
+	// a leader has written its batch (done is then set, and err).
+	wake chan struct{}
+	done bool
+	err  error
+}
+
+// commit applies a batch durably, as a leader or through one.
+func (db *DB) commit(ops []wal.Op) error {
+	c := &pendingCommit{ops: ops, wake: make(chan struct{}, 1)}
+	q := &db.commits
+	q.mu.Lock()
+	q.waiting = append(q.waiting, c)
+	leader := len(q.waiting) == 1
+	q.mu.Unlock()
+	if !leader {
+		<-c.wake
+		if c.done {
+			return c.err
+		}
+	}
+
+	q.mu.Lock()
+	group := db.takeGroup(q.waiting)
+	q.mu.Unlock()
+
+	db.mu.Lock()
+	err := db.writable()
+	if err == nil {
+		if len(group) == 1 {
+			err = db.applyLocked(ops)
+		} else {
+			batches := make([][]wal.Op, len(group))
+			for i, g := range group {
+				batches[i] = g.ops
+			}
+			err = db.appendAndFlush(batches)
+		}
+	}
+	db.mu.Unlock()
+
+	q.mu.Lock()
+	q.waiting = q.waiting[len(group):]
+	for _, g := range group[1:] {
+		g.err, g.done = err, true
+		g.wake <- struct{}{}
+	}
+	if len(q.waiting) > 0 {
+		q.waiting[0].wake <- struct{}{}
+	}
+	q.mu.Unlock()
+	return err
+}
+
+// takeGroup returns the leader's commit (waiting[0]) and the log writes
+// queued right behind it, up to maxGroupBytes. A batch that becomes a
+// table of its own (see ingests) is committed alone.
+func (db *DB) takeGroup(waiting []*pendingCommit) []*pendingCommit {
+	if db.ingests(waiting[0].ops) {
+		return waiting[:1:1]
+	}
+	size := wal.EncodedSize(waiting[0].ops)
+	n := 1
+	for ; n < len(waiting); n++ {
+		s := wal.EncodedSize(waiting[n].ops)
+		if db.ingests(waiting[n].ops) || size+s > maxGroupBytes {
+			break
+		}
+		size += s
+	}
+	return waiting[:n:n]
+}

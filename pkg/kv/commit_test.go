@@ -1,0 +1,161 @@
+package kv
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kvtool/kv/pkg/vfs"
+)
+
+// gatedFS holds every log fdatasync until the test lets it through, with
+// the error the test chooses, and counts them.
+type gatedFS struct {
+	vfs.FS
+	syncs atomic.Int64
+	gate  chan error
+}
+
+type gatedFile struct {
+	vfs.File
+	fs *gatedFS
+}
+
+func (f gatedFile) Sync() error {
+	f.fs.syncs.Add(1)
+	if err := <-f.fs.gate; err != nil {
+		return err
+	}
+	return f.File.Sync()
+}
+
+func (g *gatedFS) OpenRW(name string) (vfs.File, error) {
+	f, err := g.FS.OpenRW(name)
+	if err != nil || !strings.HasSuffix(name, ".wal") {
+		return f, err
+	}
+	return gatedFile{f, g}, nil
+}
+
+// waitFor polls cond, failing the test after a generous bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// receive takes the next writer's result, failing the test if none comes.
+func receive(t *testing.T, results chan error) error {
+	t.Helper()
+	select {
+	case err := <-results:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("timed out waiting for a writer")
+		return nil
+	}
+}
+
+func (q *commitQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiting)
+}
+
+// TestGroupCommit: durable writers that queue up while a log fdatasync
+// runs share the next one; each gets the group's result, so when that
+// fdatasync fails, every one of them gets the error; and what a group
+// acknowledged survives a crash.
+func TestGroupCommit(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) {
+			mem := vfs.NewMemFS()
+			db, err := Open("/kv-commit-test", &Options{FS: mem, LockTimeout: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Syncs from now on (the first write's directory sync aside)
+			// wait at the gate.
+			if err := db.Set([]byte("before"), []byte("0")); err != nil {
+				t.Fatal(err)
+			}
+			g := &gatedFS{FS: mem, gate: make(chan error)}
+			db.fs = g
+			f, err := g.OpenRW(db.walName())
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.walFile.Close()
+			db.walFile = f
+
+			const followers = 4
+			results := make(chan error, followers+1)
+			go func() { results <- db.Set([]byte("leader"), []byte("L")) }()
+			waitFor(t, "the leader's fdatasync", func() bool { return g.syncs.Load() == 1 })
+			for i := range followers {
+				go func() {
+					var b Batch
+					b.Set(fmt.Appendf(nil, "f%d-a", i), []byte("A"))
+					b.Set(fmt.Appendf(nil, "f%d-b", i), []byte("B"))
+					results <- db.Apply(&b)
+				}()
+			}
+			// The leader is still at the front of the queue, in its sync.
+			waitFor(t, "the followers to queue", func() bool { return db.commits.len() == followers+1 })
+			g.gate <- nil
+			if err := receive(t, results); err != nil {
+				t.Fatalf("leader: %v", err)
+			}
+			// One of the followers leads the rest: one more sync for all.
+			waitFor(t, "the group's fdatasync", func() bool { return g.syncs.Load() == 2 })
+			injected := errors.New("injected sync failure")
+			if fail {
+				g.gate <- injected
+			} else {
+				g.gate <- nil
+			}
+			for range followers {
+				err := receive(t, results)
+				if fail != (err != nil) || fail && !errors.Is(err, injected) {
+					t.Fatalf("follower: %v (sync failed: %v)", err, fail)
+				}
+			}
+			if n := g.syncs.Load(); n != 2 {
+				t.Fatalf("%d fdatasyncs for 1 + %d writers, want 2", n, followers)
+			}
+			if fail {
+				if err := db.Set([]byte("after"), []byte("x")); !errors.Is(err, ErrBroken) {
+					t.Fatalf("a write after the failed sync: %v, want ErrBroken", err)
+				}
+				db.Close()
+				return
+			}
+			// Everything acknowledged is durable: a crash that drops all
+			// unsynced data keeps it.
+			close(g.gate) // later syncs pass
+			crashed := mem.Crash(vfs.CrashOptions{})
+			db.Close()
+			db2, err := Open("/kv-commit-test", &Options{FS: crashed, LockTimeout: -1, ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db2.Close()
+			keys := []string{"before", "leader"}
+			for i := range followers {
+				keys = append(keys, fmt.Sprintf("f%d-a", i), fmt.Sprintf("f%d-b", i))
+			}
+			for _, k := range keys {
+				if _, err := db2.Get([]byte(k)); err != nil {
+					t.Errorf("after a crash, %s: %v", k, err)
+				}
+			}
+		})
+	}
+}
