@@ -49,20 +49,9 @@ func (db *DB) commit(ops []wal.Op) error {
 	group := db.takeGroup(q.waiting)
 	q.mu.Unlock()
 
-	db.mu.Lock()
-	err := db.writable()
-	if err == nil {
-		if len(group) == 1 {
-			err = db.applyLocked(ops)
-		} else {
-			batches := make([][]wal.Op, len(group))
-			for i, g := range group {
-				batches[i] = g.ops
-			}
-			err = db.appendAndFlush(batches)
-		}
-	}
-	db.mu.Unlock()
+	db.wmu.Lock()
+	err := db.commitGroup(group)
+	db.wmu.Unlock()
 
 	q.mu.Lock()
 	q.waiting = q.waiting[len(group):]
@@ -75,6 +64,34 @@ func (db *DB) commit(ops []wal.Op) error {
 	}
 	q.mu.Unlock()
 	return err
+}
+
+// commitGroup writes a group's batches. The caller holds wmu, so nothing
+// else changes the handle; the log write and its fdatasync run without
+// db.mu, so readers do not wait for the disk, and db.mu is taken only to
+// publish the records (and for a flush).
+func (db *DB) commitGroup(group []*pendingCommit) error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	batches := make([][]wal.Op, len(group))
+	for i, g := range group {
+		batches[i] = g.ops
+	}
+	if len(group) == 1 && db.ingests(batches[0]) {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return db.ingest(batches[0])
+	}
+	recs, starts := db.encodeRecords(batches)
+	werr := db.writeLog(recs)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if werr != nil {
+		return db.fail(werr)
+	}
+	db.publish(recs, starts, batches)
+	return db.flushIfFull()
 }
 
 // takeGroup returns the leader's commit (waiting[0]) and the log writes

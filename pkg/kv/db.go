@@ -24,12 +24,17 @@ type DB struct {
 	opts Options
 	lock io.Closer
 
-	// commits queues durable writers for group commit; a leader then
-	// takes mu.
+	// commits queues durable writers for group commit.
 	commits commitQueue
-	mu      sync.RWMutex
-	closed  bool
-	broken  error
+	// wmu is held by whoever changes the handle's state (writers, flush,
+	// compaction, Sync, Close), mu by readers (shared) and by a writer
+	// while it changes what readers see: a commit writes and fdatasyncs
+	// the log under wmu alone, so readers do not wait for the disk. Lock
+	// wmu before mu (lockWriter).
+	wmu    sync.Mutex
+	mu     sync.RWMutex
+	closed bool
+	broken error
 	// deferredErr is the failure of work an unsynced Apply left to the
 	// background (see applyDeferred); lost says that work held a batch
 	// the handle had accepted and no longer has, so reads fail too.
@@ -413,10 +418,21 @@ func (db *DB) liveSet() map[uint64]bool {
 	return live
 }
 
+// lockWriter takes both of the handle's locks, for a change of its state.
+func (db *DB) lockWriter() {
+	db.wmu.Lock()
+	db.mu.Lock()
+}
+
+func (db *DB) unlockWriter() {
+	db.mu.Unlock()
+	db.wmu.Unlock()
+}
+
 // Close releases the handle's files and lock.
 func (db *DB) Close() error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	db.lockWriter()
+	defer db.unlockWriter()
 	if db.closed {
 		return ErrClosed
 	}

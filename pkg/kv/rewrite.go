@@ -390,8 +390,8 @@ type CompactStats struct {
 // values: tombstones, overwritten and expired values are dropped. The
 // resulting table's bytes depend only on the live contents.
 func (db *DB) Compact() (CompactStats, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	db.lockWriter()
+	defer db.unlockWriter()
 	if err := db.writable(); err != nil {
 		return CompactStats{}, err
 	}

@@ -53,23 +53,23 @@ func (db *DB) Apply(b *Batch) error {
 	if !db.opts.NoSync {
 		return db.commit(b.ops)
 	}
-	db.mu.Lock()
+	db.lockWriter()
 	if err := db.writable(); err != nil {
-		db.mu.Unlock()
+		db.unlockWriter()
 		return err
 	}
 	return db.applyDeferred(b.ops)
 }
 
-// applyDeferred is Apply for an unsynced handle. The caller has locked
-// db.mu; applyDeferred unlocks it, either at once or, when a table must be
-// written, from a goroutine that writes it (a sync.RWMutex may be unlocked
-// by another goroutine than the one that locked it). A bulk loader thus
-// prepares its next batch while this one is sorted and written, and the
-// two share the cores. Every other call takes db.mu, so it waits for the
-// table and sees it, and the filesystem operations happen in the same
-// order, with the same bytes, as a synchronous Apply's. Only unsynced
-// handles defer: their Apply promises visibility, not durability.
+// applyDeferred is Apply for an unsynced handle. The caller holds both
+// locks (lockWriter); applyDeferred releases them, either at once or, when
+// a table must be written, from a goroutine that writes it (Go's mutexes
+// may be unlocked by another goroutine than the one that locked them). A
+// bulk loader thus prepares its next batch while this one is sorted and
+// written, and the two share the cores. Every other call takes db.mu, so
+// it waits for the table and sees it, and the filesystem operations happen
+// in the same order, with the same bytes, as a synchronous Apply's. Only
+// unsynced handles defer: their Apply promises visibility, not durability.
 func (db *DB) applyDeferred(ops []wal.Op) error {
 	var work func() error
 	what, holdsBatch := "flush after an accepted write", false
@@ -80,13 +80,13 @@ func (db *DB) applyDeferred(ops []wal.Op) error {
 		what, holdsBatch = "write of an accepted batch", true
 	} else {
 		if err := db.appendLocked([][]wal.Op{ops}); err != nil || db.walEnd <= db.opts.FlushThreshold {
-			db.mu.Unlock()
+			db.unlockWriter()
 			return err
 		}
 		work = db.flushLocked
 	}
 	go func() {
-		defer db.mu.Unlock()
+		defer db.unlockWriter()
 		if err := work(); err != nil {
 			db.deferredErr, db.lost = fmt.Errorf("%s: %w", what, err), holdsBatch
 		}
@@ -152,15 +152,14 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 		// without writing the data twice.
 		return db.ingest(ops)
 	}
-	return db.appendAndFlush([][]wal.Op{ops})
-}
-
-// appendAndFlush appends batches to the log, then flushes if the log has
-// passed the threshold.
-func (db *DB) appendAndFlush(batches [][]wal.Op) error {
-	if err := db.appendLocked(batches); err != nil {
+	if err := db.appendLocked([][]wal.Op{ops}); err != nil {
 		return err
 	}
+	return db.flushIfFull()
+}
+
+// flushIfFull flushes the memtable once the log has passed the threshold.
+func (db *DB) flushIfFull() error {
 	if db.walEnd > db.opts.FlushThreshold {
 		if err := db.flushLocked(); err != nil {
 			return fmt.Errorf("write is durable, but the flush after it failed: %w", err)
@@ -169,33 +168,57 @@ func (db *DB) appendAndFlush(batches [][]wal.Op) error {
 	return nil
 }
 
-// appendLocked writes batches as log records, one each, in one write
-// (synced unless NoSync), and applies them to the memtable.
+// appendLocked writes batches to the log and applies them to the
+// memtable. The caller holds both locks.
 func (db *DB) appendLocked(batches [][]wal.Op) error {
-	if !db.dirDurable && !db.opts.NoSync {
-		// The manifest naming this (empty) log may not be durable yet.
-		if err := db.fs.SyncDir(db.dir); err != nil {
-			return db.fail(fmt.Errorf("sync %s: %w", db.dir, err))
-		}
-		db.dirDurable = true
+	recs, starts := db.encodeRecords(batches)
+	if err := db.writeLog(recs); err != nil {
+		return db.fail(err)
 	}
-	var recs []byte
-	starts := make([]int, len(batches))
+	db.publish(recs, starts, batches)
+	return nil
+}
+
+// encodeRecords encodes one log record per batch, numbered from nextSeq,
+// and says where each starts.
+func (db *DB) encodeRecords(batches [][]wal.Op) (recs []byte, starts []int) {
+	starts = make([]int, len(batches))
 	for i, ops := range batches {
 		starts[i] = len(recs)
 		recs = wal.AppendRecord(recs, db.nextSeq+uint64(i), ops)
+	}
+	return recs, starts
+}
+
+// writeLog appends records at the log's end in one write and, unless
+// NoSync, makes them durable. It changes nothing in the handle, so a
+// committer runs it holding only wmu, while readers go on.
+func (db *DB) writeLog(recs []byte) error {
+	if !db.dirDurable && !db.opts.NoSync {
+		// The manifest naming this (empty) log may not be durable yet.
+		if err := db.fs.SyncDir(db.dir); err != nil {
+			return fmt.Errorf("sync %s: %w", db.dir, err)
+		}
 	}
 	if _, err := db.walFile.WriteAt(recs, db.walEnd); err != nil {
 		// Cut off what may have landed so the log stays appendable; if
 		// that fails too, the next open sees a torn tail and cuts it.
 		_ = db.walFile.Truncate(db.walEnd)
-		return db.fail(fmt.Errorf("write %s: %w", db.walName(), err))
+		return fmt.Errorf("write %s: %w", db.walName(), err)
 	}
 	if !db.opts.NoSync {
 		if err := db.walFile.Sync(); err != nil {
-			return db.fail(fmt.Errorf("sync %s: %w", db.walName(), err))
+			return fmt.Errorf("sync %s: %w", db.walName(), err)
 		}
-		db.walSynced = true
+	}
+	return nil
+}
+
+// publish makes records writeLog wrote part of what readers see. The
+// caller holds both locks.
+func (db *DB) publish(recs []byte, starts []int, batches [][]wal.Op) {
+	if !db.opts.NoSync {
+		db.dirDurable, db.walSynced = true, true
 	}
 	db.walEnd += int64(len(recs))
 	db.nextSeq += uint64(len(batches))
@@ -208,7 +231,6 @@ func (db *DB) appendLocked(batches [][]wal.Op) error {
 		db.mem.apply(recs[starts[i]+wal.RecordHeaderSize : end])
 		db.walOps += len(ops)
 	}
-	return nil
 }
 
 func (db *DB) walName() string {
@@ -228,8 +250,8 @@ type Txn struct {
 // handle (and, through the directory lock, of any process) runs between
 // its reads and its writes. If fn returns an error nothing is written.
 func (db *DB) Update(fn func(tx *Txn) error) error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	db.lockWriter()
+	defer db.unlockWriter()
 	if err := db.writable(); err != nil {
 		return err
 	}
@@ -288,8 +310,8 @@ func (tx *Txn) Delete(key []byte) {
 // Sync makes every write so far durable. With Options.NoSync it is how a
 // bulk load pays for one fdatasync at the end instead of one per batch.
 func (db *DB) Sync() error {
-	db.mu.Lock()
-	defer db.mu.Unlock()
+	db.lockWriter()
+	defer db.unlockWriter()
 	if err := db.writable(); err != nil {
 		return err
 	}
