@@ -42,13 +42,20 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if r.prefixes.Load() == nil {
+	px := r.prefixes.Load()
+	if px == nil {
 		t.Fatal("no prefix index after many lookups")
 	}
 	for _, k := range keys {
 		op, ok, err := r.Get(k)
 		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
 			t.Fatalf("Get(%q) = %q %v %v", k, op.Value, ok, err)
+		}
+	}
+	// Every block has been searched, so every block has its key hashes.
+	for i := range px.hashes {
+		if px.hashes[i].Load() == nil {
+			t.Fatalf("block %d of %d has no key hashes after a lookup of each key", i, len(px.hashes))
 		}
 	}
 	for _, k := range [][]byte{[]byte("a\x00\x00\x00"), []byte("same-sixteen-byte-prefix/"), []byte("same-sixteen-byte-prefix/9"), []byte("k"), []byte("\x00"), []byte("\xff\xff\xff"), []byte("k00001x")} {
@@ -61,4 +68,70 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 	if !it.Next() || string(it.Op().Key) != "same-sixteen-byte-prefix/001500" {
 		t.Fatalf("SeekGE after the prefix index: %q", it.Op().Key)
 	}
+}
+
+// TestBlockHashCollisions: keys of a block that share their hash are told
+// apart by comparing them in full. The test gives every key of every block
+// the same hash, the worst case, and still finds each key and no absent
+// one.
+func TestBlockHashCollisions(t *testing.T) {
+	var keys [][]byte
+	for i := 0; i < 500; i++ {
+		keys = append(keys, fmt.Appendf(nil, "key%04d", i*2))
+	}
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	for _, k := range keys {
+		if err := w.Add(wal.Op{Kind: wal.KindSet, Key: k, Value: append([]byte("v-"), k...)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.lookups.Store(prefixIndexAfter - 1)
+	px := r.prefixIndex()
+	if px == nil || len(px.hashes) < 2 {
+		t.Fatalf("prefix index %v over %d blocks", px, r.Blocks())
+	}
+	absent := keyHash32(Hash([]byte("key0001")))
+	for i := range px.hashes {
+		_, starts, _, err := r.blockWithStarts(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := make([]uint32, len(starts)/2)
+		for j := range same {
+			same[j] = absent
+		}
+		px.hashes[i].Store(&same)
+	}
+	for _, k := range keys {
+		op, ok, err := getHashedForTest(r, k, absent)
+		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
+			t.Fatalf("Get(%q) with every hash equal = %q %v %v", k, op.Value, ok, err)
+		}
+	}
+	if _, ok, err := getHashedForTest(r, []byte("key0001"), absent); ok || err != nil {
+		t.Fatalf("absent key found with every hash equal: %v %v", ok, err)
+	}
+}
+
+// getHashedForTest runs a lookup through the block hashes as Get does,
+// with hash standing for the key's hash.
+func getHashedForTest(r *Reader, key []byte, hash32 uint32) (wal.Op, bool, error) {
+	i, err := r.seekBlock(key)
+	if err != nil || i >= int(r.Blocks()) {
+		return wal.Op{}, false, err
+	}
+	entries, starts, h, err := r.blockWithStarts(i)
+	if err != nil {
+		return wal.Op{}, false, err
+	}
+	hashes := r.prefixes.Load().blockHashes(i, entries, starts)
+	return getHashed(key, uint64(hash32)<<32, hashes, entries, starts, i, h)
 }

@@ -268,6 +268,9 @@ const prefixIndexAfter = 4096
 // prefixes in byte order.
 type prefixIndex struct {
 	keys []prefix
+	// hashes[i] holds the hashes of block i's keys once a lookup has
+	// searched the block (see blockHashes).
+	hashes []atomic.Pointer[[]uint32]
 }
 
 // prefix is the first 16 bytes of a key as two big-endian words, side by
@@ -305,7 +308,7 @@ func (r *Reader) prefixIndex() *prefixIndex {
 		return nil
 	}
 	n := int(r.f.blocks)
-	px := &prefixIndex{keys: make([]prefix, n)}
+	px := &prefixIndex{keys: make([]prefix, n), hashes: make([]atomic.Pointer[[]uint32], n)}
 	for i := 0; i < n; i++ {
 		k, err := r.indexKey(i)
 		if err != nil {
@@ -341,7 +344,8 @@ func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
 	if r.f.blocks == 0 {
 		return op, false, nil
 	}
-	ok, err := r.MayContain(key)
+	hash := Hash(key)
+	ok, err := r.mayContainHash(hash)
 	if err != nil || !ok {
 		return op, false, err
 	}
@@ -352,6 +356,11 @@ func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
 	entries, starts, h, err := r.blockWithStarts(i)
 	if err != nil {
 		return op, false, err
+	}
+	if px := r.prefixes.Load(); px != nil {
+		if hashes := px.blockHashes(i, entries, starts); hashes != nil {
+			return getHashed(key, hash, hashes, entries, starts, i, h)
+		}
 	}
 	// Binary-search the entry offsets, comparing keys without decoding
 	// values; decode in full only the entry found.
