@@ -7,60 +7,79 @@ import (
 	"github.com/kvtool/kv/pkg/wal"
 )
 
-// A long-lived reader's lookup spends most of its time in the binary
-// search of a data block: each of its five or six probes reads another
-// cache line of the mapped file, one after the other. Once the reader has
-// its prefix index, it keeps for every block it has searched the 32-bit
-// hashes of the block's keys, in entry order (4 bytes a key, in memory
-// only: the format is unchanged). A lookup then scans those hashes, a
-// few contiguous cache lines, and reads only the entry whose hash
-// matches.
+// A long-lived reader's lookup used to spend most of its time in a data
+// block: reading the block's trailer for its entry offsets, then five or
+// six binary-search probes, each another cache line of the mapped file,
+// one after the other. Once the reader has its prefix index, it keeps for
+// every block it has searched a blockCache (6 bytes a key, in memory only:
+// the format is unchanged), and a later lookup in the block scans the
+// cached hashes, a few contiguous cache lines, and reads from the file
+// only the entry whose hash matches.
 
-// blockHashes returns the hashes of block i's keys, computing them on the
-// block's first search; nil when an entry is malformed (the plain search
-// then reports it).
-func (px *prefixIndex) blockHashes(i int, entries, starts []byte) []uint32 {
-	if hs := px.hashes[i].Load(); hs != nil {
-		return *hs
-	}
+// blockCache describes a data block whose checksum has passed, in two
+// allocations (this struct and one array), so that a lookup follows as
+// few pointers as it can.
+type blockCache struct {
+	// offset is where the block starts in the file, entries the length
+	// of its entries region.
+	offset  uint64
+	entries uint32
+	// words holds the upper 32 bits of Hash of the block's keys, in entry
+	// order, then where each entry starts, two to a word.
+	words []uint32
+}
+
+// cacheBlock builds and keeps the cache of block i (at offset) from its
+// checked entries and entry offsets; nil when an entry is malformed (the
+// plain search then reports it).
+func (px *prefixIndex) cacheBlock(i int, offset uint64, entries, starts []byte) *blockCache {
 	n := len(starts) / 2
-	hs := make([]uint32, n)
+	bc := &blockCache{offset: offset, entries: uint32(len(entries)), words: make([]uint32, n+(n+1)/2)}
 	for j := range n {
-		off := int(binary.LittleEndian.Uint16(starts[2*j:]))
-		if off >= len(entries) {
+		off := binary.LittleEndian.Uint16(starts[2*j:])
+		if int(off) >= len(entries) {
 			return nil
 		}
 		k, _, ok := skipEntry(entries[off:])
 		if !ok {
 			return nil
 		}
-		hs[j] = keyHash32(Hash(k))
+		bc.words[j] = keyHash32(Hash(k))
+		bc.words[n+j/2] |= uint32(off) << (16 * (j % 2))
 	}
-	px.hashes[i].Store(&hs)
-	return hs
+	px.blocks[i].Store(bc)
+	return bc
 }
 
-// keyHash32 is the part of a key's Hash that blockHashes keeps.
+// keyHash32 is the part of a key's Hash that a blockCache keeps.
 func keyHash32(h uint64) uint32 { return uint32(h >> 32) }
 
-// getHashed looks key (whose Hash is hash) up in block i, at h, through
-// the hashes of its keys. Two keys of a block may share a hash, so every
-// match is compared in full.
-func getHashed(key []byte, hash uint64, hashes []uint32, entries, starts []byte, i int, h blockHandle) (wal.Op, bool, error) {
+// n is the number of entries in the block.
+func (bc *blockCache) n() int { return len(bc.words) * 2 / 3 }
+
+// start is where entry j starts in the entries region.
+func (bc *blockCache) start(j int) uint32 {
+	return bc.words[bc.n()+j/2] >> (16 * (j % 2)) & 0xffff
+}
+
+// get looks key (whose Hash is hash) up in block i. Two keys of a block
+// may share a hash, so every match is compared in full.
+func (bc *blockCache) get(r *Reader, i int, key []byte, hash uint64) (wal.Op, bool, error) {
 	want := keyHash32(hash)
-	for j, x := range hashes {
-		if x != want {
+	entries := r.data[bc.offset : bc.offset+uint64(bc.entries)]
+	for j, h := range bc.words[:bc.n()] {
+		if h != want {
 			continue
 		}
-		p := entries[binary.LittleEndian.Uint16(starts[2*j:]):]
+		p := entries[bc.start(j):]
 		if k, _, _ := skipEntry(p); !bytes.Equal(k, key) {
 			continue
 		}
-		// blockHashes checked the entry's key and lengths; DecodeOp
+		// cacheBlock checked the entry's key and lengths; DecodeOp
 		// checks the rest.
 		op, _, err := wal.DecodeOp(p)
 		if err != nil {
-			return op, false, corrupt(int64(h.offset)+int64(len(entries)-len(p)), "data block %d: entry: %v", i, err)
+			return op, false, corrupt(int64(bc.offset)+int64(bc.start(j)), "data block %d: entry: %v", i, err)
 		}
 		return op, true, nil
 	}

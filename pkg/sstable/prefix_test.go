@@ -52,10 +52,10 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 			t.Fatalf("Get(%q) = %q %v %v", k, op.Value, ok, err)
 		}
 	}
-	// Every block has been searched, so every block has its key hashes.
-	for i := range px.hashes {
-		if px.hashes[i].Load() == nil {
-			t.Fatalf("block %d of %d has no key hashes after a lookup of each key", i, len(px.hashes))
+	// Every block has been searched, so every block has its cache.
+	for i := range px.blocks {
+		if px.blocks[i].Load() == nil {
+			t.Fatalf("block %d of %d has no cache after a lookup of each key", i, len(px.blocks))
 		}
 	}
 	for _, k := range [][]byte{[]byte("a\x00\x00\x00"), []byte("same-sixteen-byte-prefix/"), []byte("same-sixteen-byte-prefix/9"), []byte("k"), []byte("\x00"), []byte("\xff\xff\xff"), []byte("k00001x")} {
@@ -95,20 +95,19 @@ func TestBlockHashCollisions(t *testing.T) {
 	}
 	r.lookups.Store(prefixIndexAfter - 1)
 	px := r.prefixIndex()
-	if px == nil || len(px.hashes) < 2 {
+	if px == nil || len(px.blocks) < 2 {
 		t.Fatalf("prefix index %v over %d blocks", px, r.Blocks())
 	}
 	absent := keyHash32(Hash([]byte("key0001")))
-	for i := range px.hashes {
-		_, starts, _, err := r.blockWithStarts(i)
+	for i := range px.blocks {
+		entries, starts, h, err := r.blockWithStarts(i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		same := make([]uint32, len(starts)/2)
-		for j := range same {
-			same[j] = absent
+		bc := px.cacheBlock(i, h.offset, entries, starts)
+		for j := range bc.n() {
+			bc.words[j] = absent
 		}
-		px.hashes[i].Store(&same)
 	}
 	for _, k := range keys {
 		op, ok, err := getHashedForTest(r, k, absent)
@@ -121,17 +120,13 @@ func TestBlockHashCollisions(t *testing.T) {
 	}
 }
 
-// getHashedForTest runs a lookup through the block hashes as Get does,
-// with hash standing for the key's hash.
+// getHashedForTest runs a lookup through the block caches as Get does,
+// with hash32 standing for the key's hash.
 func getHashedForTest(r *Reader, key []byte, hash32 uint32) (wal.Op, bool, error) {
 	i, err := r.seekBlock(key)
 	if err != nil || i >= int(r.Blocks()) {
 		return wal.Op{}, false, err
 	}
-	entries, starts, h, err := r.blockWithStarts(i)
-	if err != nil {
-		return wal.Op{}, false, err
-	}
-	hashes := r.prefixes.Load().blockHashes(i, entries, starts)
-	return getHashed(key, uint64(hash32)<<32, hashes, entries, starts, i, h)
+	px := r.prefixes.Load()
+	return px.blocks[i].Load().get(r, i, key, uint64(hash32)<<32)
 }

@@ -176,8 +176,9 @@ func (r *Reader) block(i int) ([]byte, blockHandle, error) {
 // blockWithStarts returns block i's entries and its array of entry
 // offsets (little-endian uint16 each), checked.
 func (r *Reader) blockWithStarts(i int) (entries, starts []byte, h blockHandle, err error) {
-	h, err = r.indexEntry(i)
-	if err != nil {
+	if px := r.prefixes.Load(); px != nil {
+		h.offset, h.len = px.spans[i].offset, px.spans[i].len
+	} else if h, err = r.indexEntry(i); err != nil {
 		return nil, nil, h, err
 	}
 	b := r.data[h.offset : h.offset+h.len]
@@ -268,10 +269,16 @@ const prefixIndexAfter = 4096
 // prefixes in byte order.
 type prefixIndex struct {
 	keys []prefix
-	// hashes[i] holds the hashes of block i's keys once a lookup has
-	// searched the block (see blockHashes).
-	hashes []atomic.Pointer[[]uint32]
+	// spans are the blocks' offsets and lengths, decoded once, so that a
+	// lookup reads neither the offsets array nor the index entry.
+	spans []blockSpan
+	// blocks[i] describes block i once a lookup has searched it (see
+	// blockCache).
+	blocks []atomic.Pointer[blockCache]
 }
+
+// blockSpan is where a data block lies.
+type blockSpan struct{ offset, len uint64 }
 
 // prefix is the first 16 bytes of a key as two big-endian words, side by
 // side so that a search step reads one cache line, not one per word.
@@ -308,13 +315,14 @@ func (r *Reader) prefixIndex() *prefixIndex {
 		return nil
 	}
 	n := int(r.f.blocks)
-	px := &prefixIndex{keys: make([]prefix, n), hashes: make([]atomic.Pointer[[]uint32], n)}
+	px := &prefixIndex{keys: make([]prefix, n), spans: make([]blockSpan, n), blocks: make([]atomic.Pointer[blockCache], n)}
 	for i := 0; i < n; i++ {
-		k, err := r.indexKey(i)
+		h, err := r.indexEntry(i)
 		if err != nil {
 			return nil
 		}
-		px.keys[i].hi, px.keys[i].lo = keyPrefix(k)
+		px.keys[i].hi, px.keys[i].lo = keyPrefix(h.lastKey)
+		px.spans[i] = blockSpan{h.offset, h.len}
 	}
 	r.prefixes.Store(px)
 	return px
@@ -353,13 +361,19 @@ func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
 	if err != nil || i >= int(r.f.blocks) {
 		return op, false, err
 	}
+	px := r.prefixes.Load()
+	if px != nil {
+		if bc := px.blocks[i].Load(); bc != nil {
+			return bc.get(r, i, key, hash)
+		}
+	}
 	entries, starts, h, err := r.blockWithStarts(i)
 	if err != nil {
 		return op, false, err
 	}
-	if px := r.prefixes.Load(); px != nil {
-		if hashes := px.blockHashes(i, entries, starts); hashes != nil {
-			return getHashed(key, hash, hashes, entries, starts, i, h)
+	if px != nil {
+		if bc := px.cacheBlock(i, h.offset, entries, starts); bc != nil {
+			return bc.get(r, i, key, hash)
 		}
 	}
 	// Binary-search the entry offsets, comparing keys without decoding
