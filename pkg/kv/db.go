@@ -141,7 +141,7 @@ func (db *DB) openReadOnly() error {
 // replayLog checks the log's records and gives them to a fresh memtable,
 // which aliases data.
 func (db *DB) replayLog(data []byte) (wal.Result, error) {
-	db.mem = newReplayMemtable()
+	db.mem = newMemtable()
 	return wal.ScanPayloads(data, func(r wal.Record) error {
 		db.mem.apply(r.Payload)
 		db.walOps += wal.PayloadCount(r.Payload)

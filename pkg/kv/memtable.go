@@ -13,13 +13,15 @@ import (
 // memtable holds the operations of the current log, last write wins. Its
 // slices alias the log's bytes, so replaying a log copies nothing.
 //
-// The map is built lazily. A log replayed at open (up to the flush
-// threshold: tens of thousands of operations) is kept as its records'
-// encoded payloads, and the first lookups decode them from the newest as
-// they scan: a one-shot kv get on a store with a full log then costs a
-// scan, not a map of every key (which took 38 ms and 18 MiB for a 3.7 MB
-// log). The map is built once, on the lookupsBeforeMap-th lookup or the
-// first ordered read.
+// The map is built lazily. The log's records (replayed at open, up to the
+// flush threshold: tens of thousands of operations, and written since) are
+// kept as their encoded payloads, and the first lookups decode them from
+// the newest as they scan: a one-shot kv get on a store with a full log
+// then costs a scan, not a map of every key (which took 38 ms and 18 MiB
+// for a 3.7 MB log). The map is built once, on the lookupsBeforeMap-th
+// lookup or the first ordered read of a prefix. A flush, which reads
+// everything in order, sorts the records' operations instead (sortAll), so
+// a writer that only writes never builds the map.
 type memtable struct {
 	m     map[string]wal.Op
 	bytes int
@@ -38,14 +40,7 @@ type memtable struct {
 // reader soon gets constant-time lookups.
 const lookupsBeforeMap = 8
 
-func newMemtable() *memtable {
-	t := &memtable{m: map[string]wal.Op{}}
-	t.once.Do(func() { t.built.Store(true) }) // nothing to replay
-	return t
-}
-
-// newReplayMemtable returns a memtable for replaying a log into.
-func newReplayMemtable() *memtable { return &memtable{} }
+func newMemtable() *memtable { return &memtable{} }
 
 // build makes the map from the records, once. Safe for concurrent use:
 // lookups under the handle's read lock may race to it.
@@ -98,12 +93,6 @@ func (t *memtable) apply(payload []byte) {
 	t.insert(payload)
 }
 
-// size is the bytes of keys and values held.
-func (t *memtable) size() int {
-	t.build()
-	return t.bytes
-}
-
 func (t *memtable) get(key []byte) (wal.Op, bool) {
 	if !t.built.Load() {
 		if t.lookups.Add(1) <= lookupsBeforeMap {
@@ -137,8 +126,34 @@ func (t *memtable) scan(key []byte) (wal.Op, bool) {
 	return wal.Op{}, false
 }
 
+// sortAll returns every entry in key order, and the bytes of their keys
+// and values.
+func (t *memtable) sortAll() ([]wal.Op, int) {
+	if t.built.Load() {
+		return t.sorted(nil), t.bytes
+	}
+	all := make([]wal.Op, 0, t.ops)
+	for _, payload := range t.records {
+		for op := range wal.PayloadOps(payload) {
+			all = append(all, op)
+		}
+	}
+	// Records are oldest first and sortBatch keeps the last operation on
+	// a key: the newest, as the map would.
+	ops := sortBatch(all)
+	size := 0
+	for _, op := range ops {
+		size += len(op.Key) + len(op.Value)
+	}
+	return ops, size
+}
+
 // sorted returns the entries whose key starts with prefix, in key order.
 func (t *memtable) sorted(prefix []byte) []wal.Op {
+	if len(prefix) == 0 && !t.built.Load() {
+		ops, _ := t.sortAll()
+		return ops
+	}
 	t.build()
 	keys := make([]string, 0, len(t.m))
 	for k := range t.m {

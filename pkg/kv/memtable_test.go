@@ -49,7 +49,22 @@ func TestMemtableLazyMap(t *testing.T) {
 			}
 		}
 	}
-	m := newReplayMemtable()
+	// checkSorted compares sortAll with want: every entry, in key order,
+	// and the bytes of their keys and values.
+	checkSorted := func(m *memtable, when string) {
+		t.Helper()
+		ops, size := m.sortAll()
+		if len(ops) != len(want) || size != wantBytes {
+			t.Fatalf("%s: sortAll gave %d entries of %d bytes, want %d of %d", when, len(ops), size, len(want), wantBytes)
+		}
+		for i, op := range ops {
+			w := want[string(op.Key)]
+			if i > 0 && string(ops[i-1].Key) >= string(op.Key) || op.Kind != w.Kind || string(op.Value) != string(w.Value) {
+				t.Fatalf("%s: sortAll entry %d is %q=%q (kind %d), want %q (kind %d), in order", when, i, op.Key, op.Value, op.Kind, w.Value, w.Kind)
+			}
+		}
+	}
+	m := newMemtable()
 	for range 50 {
 		m.apply(record())
 	}
@@ -59,31 +74,28 @@ func TestMemtableLazyMap(t *testing.T) {
 	}
 	m.apply(record())
 	check(m, "after a write")
-	if m.size() != wantBytes {
-		t.Fatalf("size %d, want %d", m.size(), wantBytes)
-	}
+	checkSorted(m, "with the map")
 
 	// Writes before the map is built join the replayed records.
 	want, wantBytes = map[string]wal.Op{}, 0
-	m = newReplayMemtable()
+	m = newMemtable()
 	m.apply(record())
 	m.apply(record())
 	m.apply(record())
 	if m.built.Load() {
 		t.Fatal("a write built the map")
 	}
+	// A flush reads everything in order without building the map.
+	checkSorted(m, "without the map")
+	if m.built.Load() {
+		t.Fatal("sortAll built the map")
+	}
 	check(m, "written before the map")
-	if got := len(m.sorted(nil)); got != len(want) {
-		t.Fatalf("sorted: %d entries, want %d", got, len(want))
-	}
-	if m.size() != wantBytes {
-		t.Fatalf("size %d, want %d", m.size(), wantBytes)
-	}
 }
 
 // Lookups racing across the switch to the map agree (run with -race).
 func TestMemtableConcurrentBuild(t *testing.T) {
-	m := newReplayMemtable()
+	m := newMemtable()
 	for i := range 1000 {
 		m.apply(payload([]wal.Op{{Kind: wal.KindSet, Key: fmt.Appendf(nil, "k%04d", i), Value: fmt.Appendf(nil, "v%d", i)}}))
 	}

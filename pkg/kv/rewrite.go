@@ -265,7 +265,8 @@ func (m *mergeAhead) done(chunk []wal.Op, failed bool) {
 // flushLocked writes the memtable out as the newest table, starts a fresh
 // log, then merges tables if they have piled up.
 func (db *DB) flushLocked() error {
-	return db.writeNewest([]iterator{&sliceIter{ops: db.mem.sorted(nil)}}, int64(db.mem.size()))
+	ops, size := db.mem.sortAll()
+	return db.writeNewest([]iterator{&sliceIter{ops: ops}}, int64(size))
 }
 
 // writeNewest writes srcs (about size bytes) as the newest table. When the
@@ -331,8 +332,9 @@ func (db *DB) ingest(ops []wal.Op) error {
 	// The batch's sequence number is consumed so that seq stays a count of
 	// batches whichever path a batch takes.
 	db.nextSeq++
-	srcs := []iterator{&sliceIter{ops: sortBatch(ops)}, &sliceIter{ops: db.mem.sorted(nil)}}
-	return db.writeNewest(srcs, int64(wal.EncodedSize(ops)+db.mem.size()))
+	mem, memSize := db.mem.sortAll()
+	srcs := []iterator{&sliceIter{ops: sortBatch(ops)}, &sliceIter{ops: mem}}
+	return db.writeNewest(srcs, int64(wal.EncodedSize(ops)+memSize))
 }
 
 // sortBatch returns a batch's operations in key order with only the last
