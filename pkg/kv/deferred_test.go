@@ -36,6 +36,18 @@ func deferredWorkload() []op {
 	return ops
 }
 
+// openUnsynced opens the store on fsys with NoSync and deferredThreshold.
+func openUnsynced(t *testing.T, fsys vfs.FS) *kv.DB {
+	t.Helper()
+	opts := memOptions(fsys, deferredThreshold)
+	opts.NoSync = true
+	db, err := kv.Open(memDir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // TestDeferredApplySameFilesAsSynced: an unsynced handle, whose Apply
 // leaves tables and flushes to the background, ends with the same files,
 // byte for byte, as a synced one given the same writes.
@@ -91,13 +103,7 @@ func TestDeferredApplySameFilesAsSynced(t *testing.T) {
 // TestDeferredApplyCopiesBatch: the caller may reuse a batch's buffers as
 // soon as Apply returns, even while its table is still being written.
 func TestDeferredApplyCopiesBatch(t *testing.T) {
-	mem := vfs.NewMemFS()
-	opts := memOptions(mem, deferredThreshold)
-	opts.NoSync = true
-	db, err := kv.Open(memDir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openUnsynced(t, vfs.NewMemFS())
 	defer db.Close()
 	want := state{}
 	for round := range 5 {
@@ -129,13 +135,7 @@ func TestDeferredApplyCopiesBatch(t *testing.T) {
 // never part of one (run with -race, it also checks the hand-over of the
 // lock between goroutines).
 func TestDeferredApplyConcurrentReaders(t *testing.T) {
-	mem := vfs.NewMemFS()
-	opts := memOptions(mem, deferredThreshold)
-	opts.NoSync = true
-	db, err := kv.Open(memDir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openUnsynced(t, vfs.NewMemFS())
 	defer db.Close()
 	const keys = 30
 	var applied sync.WaitGroup
@@ -235,25 +235,16 @@ func TestDeferredApplyFailure(t *testing.T) {
 		}
 		return mem
 	}
-	open := func(fsys vfs.FS) *kv.DB {
-		opts := memOptions(fsys, deferredThreshold)
-		opts.NoSync = true
-		db, err := kv.Open(memDir, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
 	// The operations of the open itself, which must not fail.
 	counter := vfs.NewErrorFS(prelude(), 0, false, nil)
-	_ = open(counter).Close()
+	_ = openUnsynced(t, counter).Close()
 	opened := counter.Count()
 
 	injected, lostReads := 0, 0
 	for k := 1; ; k++ {
 		mem := prelude()
 		efs := vfs.NewErrorFS(mem, opened+k, false, nil)
-		db := open(efs)
+		db := openUnsynced(t, efs)
 		if err := write(db, big); err != nil {
 			t.Fatalf("fault at op %d of the background: Apply = %v; the batch's table is written after it returns", k, err)
 		}

@@ -10,18 +10,10 @@ import (
 	"github.com/kvtool/kv/pkg/wal"
 )
 
-// TestPrefixIndexAgreesWithSearch: once a reader has served enough lookups
-// to build its in-memory prefix index, every lookup answers as before,
-// including for keys whose first 16 bytes are equal, keys shorter than 16
-// bytes that differ only by trailing zero bytes, and absent keys.
-func TestPrefixIndexAgreesWithSearch(t *testing.T) {
-	var keys [][]byte
-	for i := 0; i < 3000; i++ {
-		keys = append(keys, fmt.Appendf(nil, "same-sixteen-byte-prefix/%06d", i)) // ties beyond 16 bytes
-		keys = append(keys, fmt.Appendf(nil, "k%05d", i))
-	}
-	keys = append(keys, []byte("a"), []byte("a\x00"), []byte("a\x00\x00"), []byte("\xff\xff"))
-	slices.SortFunc(keys, bytes.Compare)
+// tableOf writes sorted keys, each with the value "v-" and the key, and
+// opens the table.
+func tableOf(t *testing.T, keys [][]byte) *Reader {
+	t.Helper()
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
 	for _, k := range keys {
@@ -36,6 +28,22 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// TestPrefixIndexAgreesWithSearch: once a reader has served enough lookups
+// to build its in-memory prefix index, every lookup answers as before,
+// including for keys whose first 16 bytes are equal, keys shorter than 16
+// bytes that differ only by trailing zero bytes, and absent keys.
+func TestPrefixIndexAgreesWithSearch(t *testing.T) {
+	var keys [][]byte
+	for i := 0; i < 3000; i++ {
+		keys = append(keys, fmt.Appendf(nil, "same-sixteen-byte-prefix/%06d", i)) // ties beyond 16 bytes
+		keys = append(keys, fmt.Appendf(nil, "k%05d", i))
+	}
+	keys = append(keys, []byte("a"), []byte("a\x00"), []byte("a\x00\x00"), []byte("\xff\xff"))
+	slices.SortFunc(keys, bytes.Compare)
+	r := tableOf(t, keys)
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := 0; i < prefixIndexAfter+10; i++ {
 		if _, _, err := r.Get(keys[rng.IntN(len(keys))]); err != nil {
@@ -79,20 +87,7 @@ func TestBlockHashCollisions(t *testing.T) {
 	for i := 0; i < 500; i++ {
 		keys = append(keys, fmt.Appendf(nil, "key%04d", i*2))
 	}
-	var buf bytes.Buffer
-	w := NewWriter(&buf)
-	for _, k := range keys {
-		if err := w.Add(wal.Op{Kind: wal.KindSet, Key: k, Value: append([]byte("v-"), k...)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := tableOf(t, keys)
 	r.lookups.Store(prefixIndexAfter - 1)
 	px := r.prefixIndex()
 	if px == nil || len(px.blocks) < 2 {
