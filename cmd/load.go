@@ -92,6 +92,16 @@ func (a *app) load(format string, batchBytes int) (err error) {
 	stored := 0
 	for c := range p.out {
 		if c.err != nil {
+			if s != nil {
+				// Close first: with --no-sync the last batch may still be
+				// being written, and the count must not claim it if it
+				// failed.
+				cerr := s.Close()
+				s = nil
+				if cerr != nil {
+					return cerr
+				}
+			}
 			return c.err.report(stored)
 		}
 		if s == nil {

@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/kvtool/kv/pkg/wal"
@@ -12,7 +13,7 @@ const maxGroupBytes = 1 << 20
 
 // commitQueue lines up a handle's durable writers. The writer at the front
 // is the leader: it takes the log writes queued behind its own, writes
-// them in one write, pays one fdatasync for all of them, and hands each
+// them as one record, pays one fdatasync for all of them, and hands each
 // writer its result. Writers that arrive during an fdatasync thus share
 // the next one instead of taking turns at one each (group commit).
 type commitQueue struct {
@@ -48,49 +49,83 @@ func (db *DB) commit(ops []wal.Op) error {
 	q.mu.Lock()
 	group := db.takeGroup(q.waiting)
 	q.mu.Unlock()
+	return db.lead(group)
+}
 
+// errLeaderPanicked is what the writers of a group get when the leader
+// writing it panicked.
+var errLeaderPanicked = fmt.Errorf("%w: a write of this handle panicked", ErrBroken)
+
+// lead commits a group as its leader, then hands each writer of the group
+// its result and wakes the next writer in the queue. The hand-over is
+// deferred, as is the unlock of wmu: should the commit panic (a bug, or a
+// caller's filesystem), the handle is marked broken, the group's writers
+// get errLeaderPanicked, and later writers the broken handle's error,
+// instead of all waiting forever.
+func (db *DB) lead(group []*pendingCommit) (err error) {
+	q := &db.commits
+	done := false
+	defer func() {
+		if !done {
+			err = errLeaderPanicked
+			db.mu.Lock()
+			_ = db.fail(err)
+			db.mu.Unlock()
+		}
+		db.wmu.Unlock()
+		q.mu.Lock()
+		q.waiting = q.waiting[len(group):]
+		for _, g := range group[1:] {
+			g.err, g.done = err, true
+			g.wake <- struct{}{}
+		}
+		if len(q.waiting) > 0 {
+			q.waiting[0].wake <- struct{}{}
+		}
+		q.mu.Unlock()
+	}()
 	db.wmu.Lock()
-	err := db.commitGroup(group)
-	db.wmu.Unlock()
-
-	q.mu.Lock()
-	q.waiting = q.waiting[len(group):]
-	for _, g := range group[1:] {
-		g.err, g.done = err, true
-		g.wake <- struct{}{}
-	}
-	if len(q.waiting) > 0 {
-		q.waiting[0].wake <- struct{}{}
-	}
-	q.mu.Unlock()
+	err = db.commitGroup(group)
+	done = true
 	return err
 }
 
 // commitGroup writes a group's batches. The caller holds wmu, so nothing
 // else changes the handle; the log write and its fdatasync run without
 // db.mu, so readers do not wait for the disk, and db.mu is taken only to
-// publish the records (and for a flush).
+// publish the record (and for a flush).
+//
+// The whole group is one log record: its batches' operations in queue
+// order, under one sequence number and one checksum. A crash may keep any
+// part of unsynced data, holes included (§11.1, A4); were the batches
+// records of their own, a crash during the fdatasync could keep a later
+// record whole and an earlier one damaged, which a scan must report as
+// corruption, not as a torn tail. As one record, the group is whole or a
+// torn tail, like a single batch; each batch is still all or nothing.
 func (db *DB) commitGroup(group []*pendingCommit) error {
 	if err := db.writable(); err != nil {
 		return err
 	}
-	batches := make([][]wal.Op, len(group))
-	for i, g := range group {
-		batches[i] = g.ops
+	ops := group[0].ops
+	if len(group) > 1 {
+		ops = nil
+		for _, g := range group {
+			ops = append(ops, g.ops...)
+		}
 	}
-	if len(group) == 1 && db.ingests(batches[0]) {
+	if len(group) == 1 && db.ingests(ops) {
 		db.mu.Lock()
 		defer db.mu.Unlock()
-		return db.ingest(batches[0])
+		return db.ingest(ops)
 	}
-	recs, starts := db.encodeRecords(batches)
-	werr := db.writeLog(recs)
+	rec := wal.AppendRecord(nil, db.nextSeq, ops)
+	werr := db.writeLog(rec)
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if werr != nil {
 		return db.fail(werr)
 	}
-	db.publish(recs, starts, batches)
+	db.publish(rec, len(ops))
 	return db.flushIfFull()
 }
 

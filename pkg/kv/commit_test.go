@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kvtool/kv/pkg/vfs"
+	"github.com/kvtool/kv/pkg/wal"
 )
 
 // gatedFS holds every log fdatasync until the test lets it through, with
@@ -29,9 +30,14 @@ type gatedFile struct {
 	fs *gatedFS
 }
 
+// errPanic, sent to the gate, makes the fdatasync panic.
+var errPanic = errors.New("panic in fdatasync")
+
 func (f gatedFile) Sync() error {
 	f.fs.syncs.Add(1)
-	if err := <-f.fs.gate; err != nil {
+	if err := <-f.fs.gate; err == errPanic {
+		panic(err)
+	} else if err != nil {
 		return err
 	}
 	return f.File.Sync()
@@ -179,6 +185,14 @@ func TestGroupCommit(t *testing.T) {
 			if n := g.syncs.Load(); n != 2 {
 				t.Fatalf("%d fdatasyncs for 1 + %d writers, want 2", n, followers)
 			}
+			// The group is one record, so a crash that keeps part of it
+			// leaves a torn tail, never a damaged record before a whole
+			// one: "before", the leader's, the group's.
+			data, _ := mem.ReadAll(db.walName())
+			res, err := wal.Scan(data, func(wal.Record) error { return nil })
+			if err != nil || res.Records != 3 {
+				t.Fatalf("the log holds %d records (%v), want 3", res.Records, err)
+			}
 			if fail {
 				if err := db.Set([]byte("after"), []byte("x")); !errors.Is(err, ErrBroken) {
 					t.Fatalf("a write after the failed sync: %v, want ErrBroken", err)
@@ -206,5 +220,88 @@ func TestGroupCommit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGroupCommitLeaderPanics: when a group's commit panics, the panic
+// reaches its leader's caller, the other writers of the group get
+// errLeaderPanicked, and the handle is broken rather than stuck: later
+// writes fail at once and Close returns.
+func TestGroupCommitLeaderPanics(t *testing.T) {
+	_, db, g := gatedStore(t)
+	first := make(chan error, 1)
+	go func() { first <- db.Set([]byte("first"), []byte("1")) }()
+	waitFor(t, "the first write's fdatasync", func() bool { return g.syncs.Load() == 1 })
+	const group = 3
+	results := make(chan error, group)
+	for i := range group {
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					results <- fmt.Errorf("panicked: %v", r)
+				}
+			}()
+			results <- db.Set(fmt.Appendf(nil, "g%d", i), []byte("G"))
+		}()
+	}
+	waitFor(t, "the group to queue", func() bool { return db.commits.len() == group+1 })
+	g.gate <- nil
+	if err := receive(t, first); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the group's fdatasync", func() bool { return g.syncs.Load() == 2 })
+	g.gate <- errPanic
+	panicked, told := 0, 0
+	for range group {
+		switch err := receive(t, results); {
+		case err != nil && err.Error() == "panicked: "+errPanic.Error():
+			panicked++
+		case errors.Is(err, errLeaderPanicked) && errors.Is(err, ErrBroken):
+			told++
+		default:
+			t.Fatalf("a writer of the group got %v", err)
+		}
+	}
+	if panicked != 1 || told != group-1 {
+		t.Fatalf("%d leaders panicked and %d writers were told, want 1 and %d", panicked, told, group-1)
+	}
+	if err := db.Set([]byte("after"), []byte("x")); !errors.Is(err, ErrBroken) {
+		t.Fatalf("a write after the panic: %v, want ErrBroken", err)
+	}
+}
+
+// panicFS panics when a table is created.
+type panicFS struct{ vfs.FS }
+
+func (p panicFS) Create(name string) (vfs.File, error) {
+	if strings.HasSuffix(name, ".sst") {
+		panic("table creation panicked")
+	}
+	return p.FS.Create(name)
+}
+
+// TestDeferredIngestPanics: a panic in the background write of a batch
+// that an unsynced Apply accepted breaks the handle (the next calls report
+// it, reads included, since the batch is gone) instead of the process.
+func TestDeferredIngestPanics(t *testing.T) {
+	db, err := Open("/kv-commit-test", &Options{FS: panicFS{vfs.NewMemFS()}, LockTimeout: -1, NoSync: true, FlushThreshold: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	for i := range 20 {
+		b.Set(fmt.Appendf(nil, "k%02d", i), []byte("a value long enough"))
+	}
+	if err := db.Apply(&b); err != nil {
+		t.Fatalf("Apply = %v; the table is written after it returns", err)
+	}
+	if err := db.Sync(); !errors.Is(err, ErrBroken) || !strings.Contains(err.Error(), "table creation panicked") {
+		t.Fatalf("Sync = %v, want ErrBroken naming the panic", err)
+	}
+	if _, err := db.Get([]byte("k00")); !errors.Is(err, ErrBroken) {
+		t.Fatalf("Get = %v, want ErrBroken", err)
+	}
+	if err := db.Close(); !errors.Is(err, ErrBroken) {
+		t.Fatalf("Close = %v, want ErrBroken", err)
 	}
 }

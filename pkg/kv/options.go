@@ -47,7 +47,10 @@ type Options struct {
 	// and compactions still sync, so tables and manifest stay consistent.
 	// An unsynced Apply may also return while the table it caused is
 	// still being written; a failure of that work is reported by the next
-	// call (see Apply), so check the error of Sync or Close.
+	// call (see Apply). A large batch (one that becomes a table of its
+	// own) lives only in memory until then, so even a crash of the
+	// process can lose it: end a bulk load with Sync or Close and check
+	// their error.
 	NoSync bool
 	// FlushThreshold is the log size in bytes past which the memtable is
 	// flushed to a table; it bounds what every open replays. Zero means

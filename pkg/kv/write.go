@@ -37,7 +37,9 @@ func (db *DB) Delete(key []byte) error {
 // every later call on the handle waits for it and sees its result. If that
 // work fails, the next call reports it (Sync and Close included) and the
 // handle is broken; if the failed work held an accepted batch, reads fail
-// too, since the handle no longer has what Apply accepted.
+// too, since the handle no longer has what Apply accepted. Until that
+// later call returns, such a large batch is only in memory: a crash of the
+// process can lose it (see Options.NoSync).
 //
 // Durable writers of one handle that run at the same time share their
 // fdatasync (see commit).
@@ -79,7 +81,7 @@ func (db *DB) applyDeferred(ops []wal.Op) error {
 		work = func() error { return db.ingest(owned) }
 		what, holdsBatch = "write of an accepted batch", true
 	} else {
-		if err := db.appendLocked([][]wal.Op{ops}); err != nil || db.walEnd <= db.opts.FlushThreshold {
+		if err := db.appendLocked(ops); err != nil || db.walEnd <= db.opts.FlushThreshold {
 			db.unlockWriter()
 			return err
 		}
@@ -87,6 +89,14 @@ func (db *DB) applyDeferred(ops []wal.Op) error {
 	}
 	go func() {
 		defer db.unlockWriter()
+		defer func() {
+			// A panic here could not reach the caller, whose Apply has
+			// returned: it breaks the handle instead of the process.
+			if r := recover(); r != nil {
+				db.deferredErr, db.lost = fmt.Errorf("%s: panic: %v", what, r), holdsBatch
+				_ = db.fail(db.deferredErr)
+			}
+		}()
 		if err := work(); err != nil {
 			db.deferredErr, db.lost = fmt.Errorf("%s: %w", what, err), holdsBatch
 		}
@@ -152,7 +162,7 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 		// without writing the data twice.
 		return db.ingest(ops)
 	}
-	if err := db.appendLocked([][]wal.Op{ops}); err != nil {
+	if err := db.appendLocked(ops); err != nil {
 		return err
 	}
 	return db.flushIfFull()
@@ -168,39 +178,28 @@ func (db *DB) flushIfFull() error {
 	return nil
 }
 
-// appendLocked writes batches to the log and applies them to the
-// memtable. The caller holds both locks.
-func (db *DB) appendLocked(batches [][]wal.Op) error {
-	recs, starts := db.encodeRecords(batches)
-	if err := db.writeLog(recs); err != nil {
+// appendLocked writes a batch to the log as one record and applies it to
+// the memtable. The caller holds both locks.
+func (db *DB) appendLocked(ops []wal.Op) error {
+	rec := wal.AppendRecord(nil, db.nextSeq, ops)
+	if err := db.writeLog(rec); err != nil {
 		return db.fail(err)
 	}
-	db.publish(recs, starts, batches)
+	db.publish(rec, len(ops))
 	return nil
 }
 
-// encodeRecords encodes one log record per batch, numbered from nextSeq,
-// and says where each starts.
-func (db *DB) encodeRecords(batches [][]wal.Op) (recs []byte, starts []int) {
-	starts = make([]int, len(batches))
-	for i, ops := range batches {
-		starts[i] = len(recs)
-		recs = wal.AppendRecord(recs, db.nextSeq+uint64(i), ops)
-	}
-	return recs, starts
-}
-
-// writeLog appends records at the log's end in one write and, unless
-// NoSync, makes them durable. It changes nothing in the handle, so a
+// writeLog appends a record at the log's end and, unless NoSync, makes it
+// durable. It changes nothing in the handle, so a
 // committer runs it holding only wmu, while readers go on.
-func (db *DB) writeLog(recs []byte) error {
+func (db *DB) writeLog(rec []byte) error {
 	if !db.dirDurable && !db.opts.NoSync {
 		// The manifest naming this (empty) log may not be durable yet.
 		if err := db.fs.SyncDir(db.dir); err != nil {
 			return fmt.Errorf("sync %s: %w", db.dir, err)
 		}
 	}
-	if _, err := db.walFile.WriteAt(recs, db.walEnd); err != nil {
+	if _, err := db.walFile.WriteAt(rec, db.walEnd); err != nil {
 		// Cut off what may have landed so the log stays appendable; if
 		// that fails too, the next open sees a torn tail and cuts it.
 		_ = db.walFile.Truncate(db.walEnd)
@@ -214,23 +213,17 @@ func (db *DB) writeLog(recs []byte) error {
 	return nil
 }
 
-// publish makes records writeLog wrote part of what readers see. The
-// caller holds both locks.
-func (db *DB) publish(recs []byte, starts []int, batches [][]wal.Op) {
+// publish makes a record writeLog wrote, of n operations, part of what
+// readers see. The caller holds both locks.
+func (db *DB) publish(rec []byte, n int) {
 	if !db.opts.NoSync {
 		db.dirDurable, db.walSynced = true, true
 	}
-	db.walEnd += int64(len(recs))
-	db.nextSeq += uint64(len(batches))
-	// The records' buffer is not reused, so the memtable may alias it.
-	for i, ops := range batches {
-		end := len(recs)
-		if i+1 < len(starts) {
-			end = starts[i+1]
-		}
-		db.mem.apply(recs[starts[i]+wal.RecordHeaderSize : end])
-		db.walOps += len(ops)
-	}
+	db.walEnd += int64(len(rec))
+	db.nextSeq++
+	// The record's buffer is not reused, so the memtable may alias it.
+	db.mem.apply(rec[wal.RecordHeaderSize:])
+	db.walOps += n
 }
 
 func (db *DB) walName() string {
