@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"path"
 	"path/filepath"
 	"sort"
@@ -358,7 +359,15 @@ type CrashOptions struct {
 	// KeepUnsyncedEntries keeps directory entries that were never synced
 	// (as if the directory had been flushed by the kernel).
 	KeepUnsyncedEntries bool
+	// HoleSeed, when not zero, makes the crash write back unsynced appends
+	// out of order: of the unsynced bytes kept, each 512-byte sector (by
+	// file offset) is zeroed or not by a generator seeded with it, so a
+	// later sector can survive an earlier one.
+	HoleSeed uint64
 }
+
+// sectorSize is the unit in which HoleSeed zeroes unsynced data.
+const sectorSize = 512
 
 // Crash returns a new filesystem holding what a power loss at this moment
 // would leave: synced data, a fraction of unsynced appends, and only the
@@ -382,6 +391,9 @@ func (m *MemFS) Crash(opts CrashOptions) *MemFS {
 			continue
 		}
 		c := &memInode{data: crashContent(ino, opts.UnsyncedFraction)}
+		if opts.HoleSeed != 0 {
+			punchHoles(c.data, len(ino.synced), opts.HoleSeed^uint64(len(name)))
+		}
 		c.synced = bytes.Clone(c.data)
 		seen[ino] = c
 		out.names[name] = c
@@ -390,6 +402,19 @@ func (m *MemFS) Crash(opts CrashOptions) *MemFS {
 		out.durable[n] = ino
 	}
 	return out
+}
+
+// punchHoles zeroes, from offset synced on, each sector of data that a
+// generator seeded with seed picks, about one in two.
+func punchHoles(data []byte, synced int, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	for start := synced / sectorSize * sectorSize; start < len(data); start += sectorSize {
+		if rng.IntN(2) == 0 {
+			continue
+		}
+		from := max(start, synced)
+		clear(data[from:min(start+sectorSize, len(data))])
+	}
 }
 
 func crashContent(ino *memInode, frac float64) []byte {

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"slices"
@@ -193,5 +194,42 @@ func TestErrorFS(t *testing.T) {
 	}
 	if _, err := e.Lock("/d/LOCK", true, true, 0); err != nil {
 		t.Errorf("Lock is never failed: %v", err)
+	}
+}
+
+// TestCrashHoles: with HoleSeed, a crash keeps the synced bytes, and of
+// the unsynced ones zeroes whole sectors, some before others it keeps.
+func TestCrashHoles(t *testing.T) {
+	m := NewMemFS()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := m.Create("/d/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	synced := bytes.Repeat([]byte("s"), 700)
+	f.WriteAt(synced, 0)
+	f.Sync()
+	m.SyncDir("/d")
+	f.WriteAt(bytes.Repeat([]byte("u"), 4000), int64(len(synced)))
+	holeBeforeData := false
+	for seed := uint64(1); seed <= 20; seed++ {
+		got, _ := m.Crash(CrashOptions{UnsyncedFraction: 1, HoleSeed: seed}).ReadAll("/d/a")
+		if len(got) != 4700 || !bytes.Equal(got[:700], synced) {
+			t.Fatalf("seed %d: %d bytes, synced part kept: %v", seed, len(got), bytes.Equal(got[:700], synced))
+		}
+		for off := 700; off < len(got); off++ {
+			sectorStart := off / sectorSize * sectorSize
+			if got[off] != 0 && got[off] != 'u' || got[off] != got[max(sectorStart, 700)] {
+				t.Fatalf("seed %d: byte %d is %q, not its sector's", seed, off, got[off])
+			}
+		}
+		if i := bytes.IndexByte(got[700:], 0); i >= 0 && bytes.IndexByte(got[700+i:], 'u') >= 0 {
+			holeBeforeData = true
+		}
+	}
+	if !holeBeforeData {
+		t.Fatal("no seed zeroed a sector before one it kept")
 	}
 }
