@@ -215,7 +215,7 @@ func (r *faultRun) run(steps []step) {
 }
 
 // crashKinds are what the final check reopens the store on: the files as
-// the process left them, and three power losses.
+// the process left them, and four power losses.
 type crashKind struct {
 	name  string
 	crash func(*vfs.MemFS) *vfs.MemFS
@@ -228,6 +228,11 @@ var crashKinds = []crashKind{
 	{"crash(0)", func(m *vfs.MemFS) *vfs.MemFS { return m.Crash(vfs.CrashOptions{UnsyncedFraction: 0}) }},
 	{"crash(0.5)", func(m *vfs.MemFS) *vfs.MemFS { return m.Crash(vfs.CrashOptions{UnsyncedFraction: 0.5}) }},
 	{"crash(1)", func(m *vfs.MemFS) *vfs.MemFS { return m.Crash(vfs.CrashOptions{UnsyncedFraction: 1}) }},
+	// Unsynced sectors written back out of order: some zeroed, later
+	// ones kept.
+	{"crash(holes)", func(m *vfs.MemFS) *vfs.MemFS {
+		return m.Crash(vfs.CrashOptions{UnsyncedFraction: 1, HoleSeed: 7})
+	}},
 }
 
 // checkAfter reopens the store on fsys (no injection) and checks it holds
@@ -352,7 +357,7 @@ func TestFaultInjection(t *testing.T) {
 	if stride > 1 {
 		every = fmt.Sprintf(" (every %dth: race detector)", stride)
 	}
-	summary(t, "crash points: %d (a crash at every filesystem operation%s of %d sets, deletes and batches with %d flushes, %d merges, %d ingest, %d compaction and reopens) × 3 unsynced fractions (0, 0.5, 1; unsynced directory entries dropped) + a restart, 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, 0 values never written",
+	summary(t, "crash points: %d (a crash at every filesystem operation%s of %d sets, deletes and batches with %d flushes, %d merges, %d ingest, %d compaction and reopens) × 4 power losses (unsynced fractions 0, 0.5, 1, and 1 with unsynced sectors written back out of order; unsynced directory entries dropped) + a restart, 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, 0 values never written",
 		crashPoints, every, writes(steps), paths["flush"], paths["merge"], paths["ingest"], paths["compaction"])
 	summary(t, "I/O errors: %d injection points (%d operations%s × EIO, ENOSPC × single, persistent) × %d reopens for EIO, 2 for ENOSPC = %d recoveries; %d errors reported, each wrapping the injected errno, %d absorbed (removals of replaced files); nothing acknowledged after a failed sync, 0 acknowledged writes lost, Verify clean every time",
 		points, len(names), every, len(crashKinds), checks, injected, absorbed)

@@ -147,8 +147,12 @@ func runModel(t *testing.T, seed int64, steps int) map[string]int {
 		case r < 70:
 			frac := []float64{0, 0.5, 1}[rng.Intn(3)]
 			keep := rng.Intn(2) == 0
-			what = fmt.Sprintf("crash(%v, keep entries %v)", frac, keep)
-			crashed := mem.Crash(vfs.CrashOptions{UnsyncedFraction: frac, KeepUnsyncedEntries: keep})
+			var holes uint64
+			if rng.Intn(3) == 0 {
+				holes = uint64(rng.Intn(1000) + 1) // unsynced sectors back out of order
+			}
+			what = fmt.Sprintf("crash(%v, keep entries %v, holes %d)", frac, keep, holes)
+			crashed := mem.Crash(vfs.CrashOptions{UnsyncedFraction: frac, KeepUnsyncedEntries: keep, HoleSeed: holes})
 			db.Close() // the process died: its handle is gone
 			mem = crashed
 			db = open(false)
