@@ -3,6 +3,7 @@ package sstable
 import (
 	"bytes"
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/kvtool/kv/pkg/wal"
 )
@@ -16,38 +17,62 @@ import (
 // cached hashes, a few contiguous cache lines, and reads from the file
 // only the entry whose hash matches.
 
-// blockCache describes a data block whose checksum has passed, in two
-// allocations (this struct and one array), so that a lookup follows as
-// few pointers as it can.
+// blockCache describes a data block whose checksum has passed. The
+// prefix index holds one per block, in an array, so that a lookup follows
+// one pointer only, to words.
 type blockCache struct {
-	// offset is where the block starts in the file, entries the length
-	// of its entries region.
-	offset  uint64
+	// state is cacheEmpty, cacheBuilding or cacheReady; the other fields
+	// are written by the one lookup that moved it from empty to building,
+	// and read only once it is ready.
+	state atomic.Uint32
+	// entries is the length of the block's entries region, offset where
+	// the block starts in the file.
 	entries uint32
+	offset  uint64
 	// words holds the upper 32 bits of Hash of the block's keys, in entry
 	// order, then where each entry starts, two to a word.
 	words []uint32
+}
+
+const (
+	cacheEmpty uint32 = iota
+	cacheBuilding
+	cacheReady
+)
+
+// ready returns block i's cache once it is built, else nil.
+func (px *prefixIndex) ready(i int) *blockCache {
+	if bc := &px.blocks[i]; bc.state.Load() == cacheReady {
+		return bc
+	}
+	return nil
 }
 
 // cacheBlock builds and keeps the cache of block i (at offset) from its
 // checked entries and entry offsets; nil when an entry is malformed (the
 // plain search then reports it).
 func (px *prefixIndex) cacheBlock(i int, offset uint64, entries, starts []byte) *blockCache {
+	bc := &px.blocks[i]
+	if !bc.state.CompareAndSwap(cacheEmpty, cacheBuilding) {
+		// Another lookup builds it, or built it, or found it malformed.
+		return px.ready(i)
+	}
 	n := len(starts) / 2
-	bc := &blockCache{offset: offset, entries: uint32(len(entries)), words: make([]uint32, n+(n+1)/2)}
+	words := make([]uint32, n+(n+1)/2)
 	for j := range n {
 		off := binary.LittleEndian.Uint16(starts[2*j:])
 		if int(off) >= len(entries) {
-			return nil
+			return nil // stays "building": never cached
 		}
 		k, _, ok := skipEntry(entries[off:])
 		if !ok {
 			return nil
 		}
-		bc.words[j] = keyHash32(Hash(k))
-		bc.words[n+j/2] |= uint32(off) << (16 * (j % 2))
+		words[j] = keyHash32(Hash(k))
+		words[n+j/2] |= uint32(off) << (16 * (j % 2))
 	}
-	px.blocks[i].Store(bc)
+	bc.offset, bc.entries, bc.words = offset, uint32(len(entries)), words
+	bc.state.Store(cacheReady)
 	return bc
 }
 

@@ -62,7 +62,7 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 	}
 	// Every block has been searched, so every block has its cache.
 	for i := range px.blocks {
-		if px.blocks[i].Load() == nil {
+		if px.ready(i) == nil {
 			t.Fatalf("block %d of %d has no cache after a lookup of each key", i, len(px.blocks))
 		}
 	}
@@ -123,5 +123,5 @@ func getHashedForTest(r *Reader, key []byte, hash32 uint32) (wal.Op, bool, error
 		return wal.Op{}, false, err
 	}
 	px := r.prefixes.Load()
-	return px.blocks[i].Load().get(r, i, key, uint64(hash32)<<32)
+	return px.ready(i).get(r, i, key, uint64(hash32)<<32)
 }

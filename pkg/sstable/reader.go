@@ -274,7 +274,7 @@ type prefixIndex struct {
 	spans []blockSpan
 	// blocks[i] describes block i once a lookup has searched it (see
 	// blockCache).
-	blocks []atomic.Pointer[blockCache]
+	blocks []blockCache
 }
 
 // blockSpan is where a data block lies.
@@ -315,7 +315,7 @@ func (r *Reader) prefixIndex() *prefixIndex {
 		return nil
 	}
 	n := int(r.f.blocks)
-	px := &prefixIndex{keys: make([]prefix, n), spans: make([]blockSpan, n), blocks: make([]atomic.Pointer[blockCache], n)}
+	px := &prefixIndex{keys: make([]prefix, n), spans: make([]blockSpan, n), blocks: make([]blockCache, n)}
 	for i := 0; i < n; i++ {
 		h, err := r.indexEntry(i)
 		if err != nil {
@@ -363,7 +363,7 @@ func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
 	}
 	px := r.prefixes.Load()
 	if px != nil {
-		if bc := px.blocks[i].Load(); bc != nil {
+		if bc := px.ready(i); bc != nil {
 			return bc.get(r, i, key, hash)
 		}
 	}
