@@ -190,8 +190,8 @@ func (db *DB) appendLocked(ops []wal.Op) error {
 }
 
 // writeLog appends a record at the log's end and, unless NoSync, makes it
-// durable. It changes nothing in the handle, so a
-// committer runs it holding only wmu, while readers go on.
+// durable. It changes nothing in the handle, so a committer runs it
+// holding only wmu, while readers go on.
 func (db *DB) writeLog(rec []byte) error {
 	if !db.dirDurable && !db.opts.NoSync {
 		// The manifest naming this (empty) log may not be durable yet.

@@ -26,7 +26,8 @@ type blockCache struct {
 	// and read only once it is ready.
 	state atomic.Uint32
 	// entries is the length of the block's entries region, offset where
-	// the block starts in the file.
+	// the block starts in the file (a copy of its span, kept here to
+	// spare the lookup a cache line).
 	entries uint32
 	offset  uint64
 	// words holds the upper 32 bits of Hash of the block's keys, in entry
