@@ -110,6 +110,27 @@ func gatedStore(t *testing.T) (*vfs.MemFS, *DB, *gatedFS) {
 	return mem, db, g
 }
 
+// queueGroup sets up a group commit: a first write ("first") waits at its
+// fdatasync while n writers, write(i) each, queue behind it; then the
+// first write is let through, and queueGroup returns once the n writers'
+// group is held at its own fdatasync.
+func queueGroup(t *testing.T, db *DB, g *gatedFS, n int, write func(i int)) {
+	t.Helper()
+	first := make(chan error, 1)
+	go func() { first <- db.Set([]byte("first"), []byte("1")) }()
+	waitFor(t, "the first write's fdatasync", func() bool { return g.syncs.Load() == 1 })
+	for i := range n {
+		go write(i)
+	}
+	// The first write is still at the front of the queue, in its sync.
+	waitFor(t, "the group to queue", func() bool { return db.commits.len() == n+1 })
+	g.gate <- nil
+	if err := receive(t, first); err != nil {
+		t.Fatalf("first write: %v", err)
+	}
+	waitFor(t, "the group's fdatasync", func() bool { return g.syncs.Load() == 2 })
+}
+
 // TestReadersDoNotWaitForSync: while a durable write waits for its
 // fdatasync, reads of the handle go on, and do not see that write until
 // it is acknowledged.
@@ -152,25 +173,14 @@ func TestGroupCommit(t *testing.T) {
 			mem, db, g := gatedStore(t)
 
 			const followers = 4
-			results := make(chan error, followers+1)
-			go func() { results <- db.Set([]byte("leader"), []byte("L")) }()
-			waitFor(t, "the leader's fdatasync", func() bool { return g.syncs.Load() == 1 })
-			for i := range followers {
-				go func() {
-					var b Batch
-					b.Set(fmt.Appendf(nil, "f%d-a", i), []byte("A"))
-					b.Set(fmt.Appendf(nil, "f%d-b", i), []byte("B"))
-					results <- db.Apply(&b)
-				}()
-			}
-			// The leader is still at the front of the queue, in its sync.
-			waitFor(t, "the followers to queue", func() bool { return db.commits.len() == followers+1 })
-			g.gate <- nil
-			if err := receive(t, results); err != nil {
-				t.Fatalf("leader: %v", err)
-			}
+			results := make(chan error, followers)
 			// One of the followers leads the rest: one more sync for all.
-			waitFor(t, "the group's fdatasync", func() bool { return g.syncs.Load() == 2 })
+			queueGroup(t, db, g, followers, func(i int) {
+				var b Batch
+				b.Set(fmt.Appendf(nil, "f%d-a", i), []byte("A"))
+				b.Set(fmt.Appendf(nil, "f%d-b", i), []byte("B"))
+				results <- db.Apply(&b)
+			})
 			injected := errors.New("injected sync failure")
 			if fail {
 				g.gate <- injected
@@ -188,7 +198,7 @@ func TestGroupCommit(t *testing.T) {
 			}
 			// The group is one record, so a crash that keeps part of it
 			// leaves a torn tail, never a damaged record before a whole
-			// one: "before", the leader's, the group's.
+			// one: "before", the first write's, the group's.
 			data, _ := mem.ReadAll(db.walName())
 			res, err := wal.Scan(data, func(wal.Record) error { return nil })
 			if err != nil || res.Records != 3 {
@@ -211,7 +221,7 @@ func TestGroupCommit(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db2.Close()
-			keys := []string{"before", "leader"}
+			keys := []string{"before", "first"}
 			for i := range followers {
 				keys = append(keys, fmt.Sprintf("f%d-a", i), fmt.Sprintf("f%d-b", i))
 			}
@@ -230,27 +240,16 @@ func TestGroupCommit(t *testing.T) {
 // writes fail at once and Close returns.
 func TestGroupCommitLeaderPanics(t *testing.T) {
 	_, db, g := gatedStore(t)
-	first := make(chan error, 1)
-	go func() { first <- db.Set([]byte("first"), []byte("1")) }()
-	waitFor(t, "the first write's fdatasync", func() bool { return g.syncs.Load() == 1 })
 	const group = 3
 	results := make(chan error, group)
-	for i := range group {
-		go func() {
-			defer func() {
-				if r := recover(); r != nil {
-					results <- fmt.Errorf("panicked: %v", r)
-				}
-			}()
-			results <- db.Set(fmt.Appendf(nil, "g%d", i), []byte("G"))
+	queueGroup(t, db, g, group, func(i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				results <- fmt.Errorf("panicked: %v", r)
+			}
 		}()
-	}
-	waitFor(t, "the group to queue", func() bool { return db.commits.len() == group+1 })
-	g.gate <- nil
-	if err := receive(t, first); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the group's fdatasync", func() bool { return g.syncs.Load() == 2 })
+		results <- db.Set(fmt.Appendf(nil, "g%d", i), []byte("G"))
+	})
 	g.gate <- errPanic
 	panicked, told := 0, 0
 	for range group {
@@ -314,26 +313,15 @@ func TestDeferredIngestPanics(t *testing.T) {
 // whole or not at all.
 func TestGroupCommitCrashWithHoles(t *testing.T) {
 	mem, db, g := gatedStore(t)
-	first := make(chan error, 1)
-	go func() { first <- db.Set([]byte("first"), []byte("1")) }()
-	waitFor(t, "the first write's fdatasync", func() bool { return g.syncs.Load() == 1 })
 	const group = 4
 	big := bytes.Repeat([]byte("v"), 700) // each batch spans sectors
 	results := make(chan error, group)
-	for i := range group {
-		go func() {
-			var b Batch
-			b.Set(fmt.Appendf(nil, "g%d-a", i), big)
-			b.Set(fmt.Appendf(nil, "g%d-b", i), big)
-			results <- db.Apply(&b)
-		}()
-	}
-	waitFor(t, "the group to queue", func() bool { return db.commits.len() == group+1 })
-	g.gate <- nil
-	if err := receive(t, first); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the group's fdatasync", func() bool { return g.syncs.Load() == 2 })
+	queueGroup(t, db, g, group, func(i int) {
+		var b Batch
+		b.Set(fmt.Appendf(nil, "g%d-a", i), big)
+		b.Set(fmt.Appendf(nil, "g%d-b", i), big)
+		results <- db.Apply(&b)
+	})
 	// The group's record is written, its fdatasync not done: crash now.
 	kept, lost := 0, 0
 	for seed := uint64(1); seed <= 40; seed++ {
