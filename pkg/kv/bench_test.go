@@ -2,6 +2,7 @@ package kv
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -204,6 +205,41 @@ func BenchmarkRandomGet(b *testing.B) {
 	for b.Loop() {
 		if _, err := db.Get(keys[i&(len(keys)-1)]); err != nil {
 			b.Fatal(err)
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "gets/s")
+}
+
+// BenchmarkRandomGetAbsent is random gets in one process on the 1M store
+// of keys it does not hold, each between two keys it does: the other side
+// of a long-lived reader's choice to skip the filter on a cached block.
+func BenchmarkRandomGetAbsent(b *testing.B) {
+	const n = 1_000_000
+	dir := benchStore(b, n)
+	db, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	order := benchOrder(n)
+	present := make([][]byte, 1<<benchKeyBits)
+	absent := make([][]byte, len(present))
+	for i := range present {
+		present[i] = benchKey(order[i*7%n])
+		absent[i] = append(benchKey(order[i*11%n]), '-')
+	}
+	// Warm the reader as a long-lived one is: its caches built by the
+	// lookups of keys it holds.
+	for _, k := range present {
+		if _, err := db.Get(k); err != nil {
+			b.Fatal(err)
+		}
+	}
+	i := 0
+	for b.Loop() {
+		if _, err := db.Get(absent[i&(len(absent)-1)]); !errors.Is(err, ErrNotFound) {
+			b.Fatalf("Get of an absent key: %v", err)
 		}
 		i++
 	}

@@ -58,8 +58,17 @@ func (db *DB) lookup(key []byte) (wal.Op, bool, error) {
 	if op, ok := db.mem.get(key); ok {
 		return op, true, nil
 	}
-	for _, t := range db.tables {
-		op, ok, err := t.r.Get(key)
+	for i, t := range db.tables {
+		var op wal.Op
+		var ok bool
+		var err error
+		if i == len(db.tables)-1 {
+			// A lookup reaches the oldest table only if no newer one
+			// holds the key, and most that do, find it there.
+			op, ok, err = t.r.GetLikelyPresent(key)
+		} else {
+			op, ok, err = t.r.Get(key)
+		}
 		if err != nil {
 			return op, false, db.tableError(tableName(t.num), err)
 		}

@@ -198,7 +198,8 @@ func FuzzTable(f *testing.F) {
 		}
 		// A long-lived reader (prefix index built, blocks cached on their
 		// first search) runs the same lookups: twice each, so the second
-		// goes through the block's cache.
+		// goes through the block's cache, and then as GetLikelyPresent,
+		// which skips the filter on a cached block.
 		lr, err := Open(data)
 		if err != nil {
 			t.Fatalf("second Open: %v", err)
@@ -207,6 +208,7 @@ func FuzzTable(f *testing.F) {
 		for _, k := range probes {
 			lr.Get(k)
 			lr.Get(k)
+			lr.GetLikelyPresent(k)
 		}
 		if len(probs) != 0 {
 			return
@@ -217,6 +219,10 @@ func FuzzTable(f *testing.F) {
 			got, found, err := lr.Get(k)
 			if found != wfound || (err == nil) != (werr == nil) || found && !sameOp(got, want) {
 				t.Fatalf("clean table: Get(%q) through the caches = %+v %v %v, plain = %+v %v %v", k, got, found, err, want, wfound, werr)
+			}
+			got, found, err = lr.GetLikelyPresent(k)
+			if found != wfound || (err == nil) != (werr == nil) || found && !sameOp(got, want) {
+				t.Fatalf("clean table: GetLikelyPresent(%q) = %+v %v %v, Get = %+v %v %v", k, got, found, err, want, wfound, werr)
 			}
 		}
 		if it.Err() != nil || uint64(len(all)) != r.Entries() {
@@ -240,6 +246,9 @@ func FuzzTable(f *testing.F) {
 				if got, found, err := lr.Get(op.Key); err != nil || !found || !sameOp(got, op) {
 					t.Fatalf("clean table: Get(%q) through the caches = %+v %v %v, iterator says %+v", op.Key, got, found, err, op)
 				}
+			}
+			if got, found, err := lr.GetLikelyPresent(op.Key); err != nil || !found || !sameOp(got, op) {
+				t.Fatalf("clean table: GetLikelyPresent(%q) = %+v %v %v, iterator says %+v", op.Key, got, found, err, op)
 			}
 			it := r.NewIterator()
 			it.SeekGE(op.Key)

@@ -2,9 +2,11 @@ package sstable
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 
 	"github.com/kvtool/kv/pkg/wal"
@@ -59,6 +61,11 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
 			t.Fatalf("Get(%q) = %q %v %v", k, op.Value, ok, err)
 		}
+		// Now through the block's cache, without the filter.
+		op, ok, err = r.GetLikelyPresent(k)
+		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
+			t.Fatalf("GetLikelyPresent(%q) = %q %v %v", k, op.Value, ok, err)
+		}
 	}
 	// Every block has been searched, so every block has its cache.
 	for i := range px.blocks {
@@ -69,6 +76,9 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 	for _, k := range [][]byte{[]byte("a\x00\x00\x00"), []byte("same-sixteen-byte-prefix/"), []byte("same-sixteen-byte-prefix/9"), []byte("k"), []byte("\x00"), []byte("\xff\xff\xff"), []byte("k00001x")} {
 		if _, ok, err := r.Get(k); err != nil || ok {
 			t.Fatalf("Get(%q) of an absent key: %v %v", k, ok, err)
+		}
+		if _, ok, err := r.GetLikelyPresent(k); err != nil || ok {
+			t.Fatalf("GetLikelyPresent(%q) of an absent key: %v %v", k, ok, err)
 		}
 	}
 	it := r.NewIterator()
@@ -124,4 +134,44 @@ func getHashedForTest(r *Reader, key []byte, hash32 uint32) (wal.Op, bool, error
 	}
 	px := r.prefixes.Load()
 	return px.ready(i).get(r, i, key, uint64(hash32)<<32)
+}
+
+// TestNarrowAgreesWithSortSearch checks the search through the groups and
+// the gallop over tied prefixes against two plain binary searches, on
+// sorted prefix arrays of every length up to 70 with long runs of equal
+// prefixes, for keys equal to, between, below and above them.
+func TestNarrowAgreesWithSortSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for n := 1; n <= 70; n++ {
+		for range 20 {
+			px := &prefixIndex{keys: make([]prefix, n), groups: make([]prefix, (n+prefixGroup-1)/prefixGroup)}
+			var hi, lo uint64 = 1, 1
+			for i := range px.keys {
+				switch rng.IntN(4) {
+				case 0: // tie with the previous block
+				case 1:
+					lo += uint64(1 + rng.IntN(3))
+				default:
+					hi, lo = hi+uint64(rng.IntN(2)), uint64(rng.IntN(1<<20))
+				}
+				if i > 0 && prefixLess(hi, lo, px.keys[i-1].hi, px.keys[i-1].lo) {
+					hi, lo = px.keys[i-1].hi, px.keys[i-1].lo
+				}
+				px.keys[i] = prefix{hi, lo}
+			}
+			px.fillGroups()
+			probes := []prefix{{0, 0}, {^uint64(0), ^uint64(0)}}
+			for _, p := range px.keys {
+				probes = append(probes, p, prefix{p.hi, p.lo - 1}, prefix{p.hi, p.lo + 1})
+			}
+			for _, p := range probes {
+				key := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, p.hi), p.lo)
+				wantLo := sort.Search(n, func(i int) bool { return !prefixLess(px.keys[i].hi, px.keys[i].lo, p.hi, p.lo) })
+				wantHi := sort.Search(n, func(i int) bool { return prefixLess(p.hi, p.lo, px.keys[i].hi, px.keys[i].lo) })
+				if lo, hi := px.narrow(key); lo != wantLo || hi != wantHi {
+					t.Fatalf("n=%d, key %x: narrow = [%d, %d), want [%d, %d)", n, key, lo, hi, wantLo, wantHi)
+				}
+			}
+		}
+	}
 }
