@@ -198,8 +198,8 @@ func FuzzTable(f *testing.F) {
 		}
 		// A long-lived reader (prefix index built, blocks cached on their
 		// first search) runs the same lookups: twice each, so the second
-		// goes through the block's cache, and then as GetLikelyPresent,
-		// which skips the filter on a cached block.
+		// goes through the key index, and then as GetLikelyPresent,
+		// which reads the key index before the filter.
 		lr, err := Open(data)
 		if err != nil {
 			t.Fatalf("second Open: %v", err)

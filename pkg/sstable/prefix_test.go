@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kvtool/kv/pkg/wal"
@@ -61,16 +63,16 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
 			t.Fatalf("Get(%q) = %q %v %v", k, op.Value, ok, err)
 		}
-		// Now through the block's cache, without the filter.
+		// Now through the key index, before the filter.
 		op, ok, err = r.GetLikelyPresent(k)
 		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
 			t.Fatalf("GetLikelyPresent(%q) = %q %v %v", k, op.Value, ok, err)
 		}
 	}
-	// Every block has been searched, so every block has its cache.
-	for i := range px.blocks {
-		if px.ready(i) == nil {
-			t.Fatalf("block %d of %d has no cache after a lookup of each key", i, len(px.blocks))
+	// Every block has been searched, so every block's keys are in the index.
+	for i := range px.cached {
+		if !px.ready(i) {
+			t.Fatalf("block %d of %d is not in the key index after a lookup of each key", i, len(px.cached))
 		}
 	}
 	for _, k := range [][]byte{[]byte("a\x00\x00\x00"), []byte("same-sixteen-byte-prefix/"), []byte("same-sixteen-byte-prefix/9"), []byte("k"), []byte("\x00"), []byte("\xff\xff\xff"), []byte("k00001x")} {
@@ -88,11 +90,11 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 	}
 }
 
-// TestBlockHashCollisions: keys of a block that share their hash are told
-// apart by comparing them in full. The test gives every key of every block
-// the same hash, the worst case, and still finds each key and no absent
-// one.
-func TestBlockHashCollisions(t *testing.T) {
+// TestKeyIndexCollisions: keys that share their hash are told apart by
+// comparing them in full. The test enters every key of the table in the
+// key index with the same hash, the worst case, and still finds each key
+// and no absent one.
+func TestKeyIndexCollisions(t *testing.T) {
 	var keys [][]byte
 	for i := 0; i < 500; i++ {
 		keys = append(keys, fmt.Appendf(nil, "key%04d", i*2))
@@ -100,40 +102,76 @@ func TestBlockHashCollisions(t *testing.T) {
 	r := tableOf(t, keys)
 	r.lookups.Store(prefixIndexAfter - 1)
 	px := r.prefixIndex()
-	if px == nil || len(px.blocks) < 2 {
+	if px == nil || px.keyIndex == nil || r.Blocks() < 2 {
 		t.Fatalf("prefix index %v over %d blocks", px, r.Blocks())
 	}
-	absent := keyHash32(Hash([]byte("key0001")))
-	for i := range px.blocks {
-		entries, starts, h, err := r.blockWithStarts(i)
+	same := Hash([]byte("key0001"))
+	for i := range int(r.Blocks()) {
+		_, starts, h, err := r.blockWithStarts(i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		bc := px.cacheBlock(i, h.offset, entries, starts)
-		for j := range bc.n() {
-			bc.words[j] = absent
+		for j := range len(starts) / 2 {
+			if !px.keyIndex.add(same, h.offset+uint64(binary.LittleEndian.Uint16(starts[2*j:]))) {
+				t.Fatalf("key index full after %d keys of block %d", j, i)
+			}
 		}
 	}
 	for _, k := range keys {
-		op, ok, err := getHashedForTest(r, k, absent)
+		op, ok, err := px.keyIndex.find(r, k, same)
 		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
-			t.Fatalf("Get(%q) with every hash equal = %q %v %v", k, op.Value, ok, err)
+			t.Fatalf("find(%q) with every hash equal = %q %v %v", k, op.Value, ok, err)
 		}
 	}
-	if _, ok, err := getHashedForTest(r, []byte("key0001"), absent); ok || err != nil {
+	if _, ok, err := px.keyIndex.find(r, []byte("key0001"), same); ok || err != nil {
 		t.Fatalf("absent key found with every hash equal: %v %v", ok, err)
 	}
 }
 
-// getHashedForTest runs a lookup through the block caches as Get does,
-// with hash32 standing for the key's hash.
-func getHashedForTest(r *Reader, key []byte, hash32 uint32) (wal.Op, bool, error) {
-	i, err := r.seekBlock(key)
-	if err != nil || i >= int(r.Blocks()) {
-		return wal.Op{}, false, err
+// TestKeyIndexFull: a key index with too few slots, as a footer that
+// undercounts the entries would give, fills up, and lookups still answer
+// right through the blocks; so they do without a key index.
+func TestKeyIndexFull(t *testing.T) {
+	var keys [][]byte
+	for i := 0; i < 500; i++ {
+		keys = append(keys, fmt.Appendf(nil, "key%04d", i))
 	}
-	px := r.prefixes.Load()
-	return px.ready(i).get(r, i, key, uint64(hash32)<<32)
+	r := tableOf(t, keys)
+	r.lookups.Store(prefixIndexAfter - 1)
+	px := r.prefixIndex()
+	if px == nil {
+		t.Fatal("no prefix index")
+	}
+	px.keyIndex = &keyIndex{slots: make([]atomic.Uint64, 50)}
+	for range 2 {
+		for _, k := range keys {
+			for _, get := range []func([]byte) (wal.Op, bool, error){r.Get, r.GetLikelyPresent} {
+				op, ok, err := get(k)
+				if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
+					t.Fatalf("Get(%q) with a full key index = %q %v %v", k, op.Value, ok, err)
+				}
+			}
+		}
+		if _, ok, err := r.GetLikelyPresent([]byte("key0000x")); ok || err != nil {
+			t.Fatalf("absent key with a full key index: %v %v", ok, err)
+		}
+	}
+	full := 0
+	for i := range px.keyIndex.slots {
+		if px.keyIndex.slots[i].Load() != 0 {
+			full++
+		}
+	}
+	if full != len(px.keyIndex.slots) {
+		t.Fatalf("%d of %d slots taken: the test never filled the index", full, len(px.keyIndex.slots))
+	}
+	// A table too large for a key index has none.
+	px.keyIndex = nil
+	for _, k := range keys {
+		if op, ok, err := r.GetLikelyPresent(k); err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
+			t.Fatalf("Get(%q) without a key index = %q %v %v", k, op.Value, ok, err)
+		}
+	}
 }
 
 // TestNarrowAgreesWithSortSearch checks the search through the groups and
@@ -173,5 +211,51 @@ func TestNarrowAgreesWithSortSearch(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestKeyIndexConcurrentLookups: lookups from several goroutines build the
+// key index together, racing to claim blocks and slots, and every one of
+// them answers right, before, during and after.
+func TestKeyIndexConcurrentLookups(t *testing.T) {
+	var keys [][]byte
+	for i := 0; i < 4000; i++ {
+		keys = append(keys, fmt.Appendf(nil, "key%06d", i*2))
+	}
+	r := tableOf(t, keys)
+	r.lookups.Store(prefixIndexAfter - 100)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 11))
+			for range 2 * len(keys) {
+				i := rng.IntN(len(keys))
+				get := r.Get
+				if rng.IntN(2) == 0 {
+					get = r.GetLikelyPresent
+				}
+				op, ok, err := get(keys[i])
+				if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), keys[i]...)) {
+					errs <- fmt.Errorf("Get(%q) = %q %v %v", keys[i], op.Value, ok, err)
+					return
+				}
+				absent := fmt.Appendf(nil, "key%06d", i*2+1)
+				if _, ok, err := get(absent); ok || err != nil {
+					errs <- fmt.Errorf("Get(%q) of an absent key: %v %v", absent, ok, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if r.prefixes.Load() == nil {
+		t.Fatal("the lookups never built the prefix index")
 	}
 }

@@ -278,9 +278,10 @@ type prefixIndex struct {
 	// spans are the blocks' offsets and lengths, decoded once, so that a
 	// lookup reads neither the offsets array nor the index entry.
 	spans []blockSpan
-	// blocks[i] describes block i once a lookup has searched it (see
-	// blockCache).
-	blocks []blockCache
+	// cached[i] is cacheReady once every key of block i is in keyIndex,
+	// which is nil for a table too large for it (see keyIndex).
+	cached   []atomic.Uint32
+	keyIndex *keyIndex
 }
 
 // blockSpan is where a data block lies.
@@ -387,10 +388,11 @@ func (r *Reader) prefixIndex() *prefixIndex {
 	}
 	n := int(r.f.blocks)
 	px := &prefixIndex{
-		keys:   make([]prefix, n),
-		groups: make([]prefix, (n+prefixGroup-1)/prefixGroup),
-		spans:  make([]blockSpan, n),
-		blocks: make([]blockCache, n),
+		keys:     make([]prefix, n),
+		groups:   make([]prefix, (n+prefixGroup-1)/prefixGroup),
+		spans:    make([]blockSpan, n),
+		cached:   make([]atomic.Uint32, n),
+		keyIndex: newKeyIndex(r.f.entries, r.f.dataLen, uint64(len(r.data))),
 	}
 	for i := 0; i < n; i++ {
 		h, err := r.indexEntry(i)
@@ -431,10 +433,10 @@ func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
 
 // GetLikelyPresent is Get for a lookup that usually finds its key, such as
 // one in the oldest table of a store, which the lookups of keys in newer
-// tables never reach. Once the reader has cached the key's block (see
-// blockCache), the cache answers exactly and the bloom filter is not
-// read: one cache miss fewer for a key that is there, several more for
-// one that is not (RandomGet and RandomGetAbsent in pkg/kv measure both).
+// tables never reach. A long-lived reader looks the key up in its key
+// index first, before the bloom filter: one cache miss fewer for a key
+// that is there, one more for one that is not (RandomGet and
+// RandomGetAbsent in pkg/kv measure both).
 func (r *Reader) GetLikelyPresent(key []byte) (op wal.Op, found bool, err error) {
 	return r.get(key, true)
 }
@@ -444,40 +446,32 @@ func (r *Reader) get(key []byte, likelyPresent bool) (op wal.Op, found bool, err
 		return op, false, nil
 	}
 	hash := Hash(key)
-	px := r.prefixes.Load()
-	i := -1
-	if likelyPresent && px != nil {
-		if i, err = r.seekBlock(key); err != nil || i >= int(r.f.blocks) {
-			return op, false, err
-		}
-		if bc := px.ready(i); bc != nil {
-			return bc.get(r, i, key, hash)
+	if px := r.prefixes.Load(); likelyPresent && px != nil && px.keyIndex != nil {
+		if op, found, err = px.keyIndex.find(r, key, hash); found || err != nil {
+			return op, found, err
 		}
 	}
 	ok, err := r.mayContainHash(hash)
 	if err != nil || !ok {
 		return op, false, err
 	}
-	if i < 0 {
-		if i, err = r.seekBlock(key); err != nil || i >= int(r.f.blocks) {
-			return op, false, err
-		}
-		// seekBlock may have just built the prefix index.
-		px = r.prefixes.Load()
+	i, err := r.seekBlock(key)
+	if err != nil || i >= int(r.f.blocks) {
+		return op, false, err
 	}
-	if px != nil {
-		if bc := px.ready(i); bc != nil {
-			return bc.get(r, i, key, hash)
-		}
+	// Loaded after seekBlock, which may have just built it.
+	px := r.prefixes.Load()
+	if px != nil && px.ready(i) {
+		// Every key of block i is in the index (see cacheBlock), so a key
+		// the index lacks is not in the block.
+		return px.keyIndex.find(r, key, hash)
 	}
 	entries, starts, h, err := r.blockWithStarts(i)
 	if err != nil {
 		return op, false, err
 	}
-	if px != nil {
-		if bc := px.cacheBlock(i, h.offset, entries, starts); bc != nil {
-			return bc.get(r, i, key, hash)
-		}
+	if px != nil && px.cacheBlock(i, h.offset, entries, starts) {
+		return px.keyIndex.find(r, key, hash)
 	}
 	// Binary-search the entry offsets, comparing keys without decoding
 	// values; decode in full only the entry found.
