@@ -57,6 +57,8 @@ go build -o bin/ ./cmd/...
 # The kv CLI is built as .goreleaser.yaml builds the release binary
 # (static, trimmed); the bbolt CLI as its README installs it.
 CGO_ENABLED=0 go build -C .. -trimpath -ldflags '-s -w' -o bench/bin/kv .
+# So is the floor of a CLI on the libraries kv's must use.
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/floor-libs ./cmd/floor-libs
 GOBIN=$PWD/bin GOFLAGS= go install go.etcd.io/bbolt/cmd/bbolt@v1.5.0
 # And as kv's release is built, for a like-for-like row (informative).
 GOBIN=$PWD/bin/static GOFLAGS= CGO_ENABLED=0 go install -trimpath -ldflags '-s -w' go.etcd.io/bbolt/cmd/bbolt@v1.5.0
@@ -174,6 +176,7 @@ for ((r = 1; r <= rounds; r++)); do
 	HF_IGNORE=1 hf start nostore "$runs" bin/kv -d "$work/nostore" get key
 	hf start version "$runs" bin/kv version
 	hf start floor "$runs" bin/floor
+	hf start floorlibs "$runs" bin/floor-libs
 done
 
 # ---------------------------------------------------------------- 2, set
@@ -187,6 +190,7 @@ for ((r = 1; r <= rounds; r++)); do
 		hf set "$e" "$runs" "bin/bench-$e" set "$work/set-$e" setkey "$value"
 	done
 	hf set floorsync "$runs" bin/floor sync "$work/floor.dat"
+	hf set floorlibssync "$runs" bin/floor-libs sync "$work/floor.dat"
 done
 for e in $engines; do
 	got=$(bin/bench-$e get "$work/set-$e" setkey)
