@@ -1,7 +1,6 @@
 package kv
 
 import (
-	"fmt"
 	"sync"
 
 	"github.com/kvtool/kv/pkg/wal"
@@ -53,8 +52,14 @@ func (db *DB) commit(ops []wal.Op) error {
 }
 
 // errLeaderPanicked is what the writers of a group get when the leader
-// writing it panicked.
-var errLeaderPanicked = fmt.Errorf("%w: a write of this handle panicked", ErrBroken)
+// writing it panicked. (A type rather than fmt.Errorf: package
+// initialisation is part of every one-shot command's start-up.)
+var errLeaderPanicked error = leaderPanicked{}
+
+type leaderPanicked struct{}
+
+func (leaderPanicked) Error() string { return ErrBroken.Error() + ": a write of this handle panicked" }
+func (leaderPanicked) Unwrap() error { return ErrBroken }
 
 // lead commits a group as its leader, then hands each writer of the group
 // its result and wakes the next writer in the queue. The hand-over is
