@@ -329,12 +329,18 @@ func mergeRun(sizes []int64) int {
 // ingest writes a large batch as a table of its own together with the
 // memtable, atomically.
 func (db *DB) ingest(ops []wal.Op) error {
+	return db.ingestSorted(sortBatch(ops), wal.EncodedSize(ops))
+}
+
+// ingestSorted is ingest for a batch that sortBatch has sorted; size is
+// the batch's wal.EncodedSize before sorting.
+func (db *DB) ingestSorted(sorted []wal.Op, size int) error {
 	// The batch's sequence number is consumed so that seq stays a count of
 	// batches whichever path a batch takes.
 	db.nextSeq++
 	mem, memSize := db.mem.sortAll()
-	srcs := []iterator{&sliceIter{ops: sortBatch(ops)}, &sliceIter{ops: mem}}
-	return db.writeNewest(srcs, int64(wal.EncodedSize(ops)+memSize))
+	srcs := []iterator{&sliceIter{ops: sorted}, &sliceIter{ops: mem}}
+	return db.writeNewest(srcs, int64(size+memSize))
 }
 
 // sortBatch returns a batch's operations in key order with only the last

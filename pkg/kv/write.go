@@ -55,12 +55,19 @@ func (db *DB) Apply(b *Batch) error {
 	if !db.opts.NoSync {
 		return db.commit(b.ops)
 	}
+	var sorted []wal.Op
+	if db.ingests(b.ops) {
+		// Copied (the caller may reuse its buffers once Apply returns)
+		// and sorted before the locks are taken, so while an earlier
+		// batch's table may still be being written.
+		sorted = sortBatch(ownedCopy(b.ops))
+	}
 	db.lockWriter()
 	if err := db.writable(); err != nil {
 		db.unlockWriter()
 		return err
 	}
-	return db.applyDeferred(b.ops)
+	return db.applyDeferred(b.ops, sorted)
 }
 
 // applyDeferred is Apply for an unsynced handle. The caller holds both
@@ -72,13 +79,15 @@ func (db *DB) Apply(b *Batch) error {
 // it waits for the table and sees it, and the filesystem operations happen
 // in the same order, with the same bytes, as a synchronous Apply's. Only
 // unsynced handles defer: their Apply promises visibility, not durability.
-func (db *DB) applyDeferred(ops []wal.Op) error {
+//
+// sorted is the batch's operations sorted and in memory of their own
+// (sortBatch of ownedCopy) when the batch becomes a table, else nil.
+func (db *DB) applyDeferred(ops, sorted []wal.Op) error {
 	var work func() error
 	what, holdsBatch := "flush after an accepted write", false
-	if db.ingests(ops) {
-		// The caller may reuse its buffers once Apply returns.
-		owned := ownedCopy(ops)
-		work = func() error { return db.ingest(owned) }
+	if sorted != nil {
+		size := wal.EncodedSize(ops)
+		work = func() error { return db.ingestSorted(sorted, size) }
 		what, holdsBatch = "write of an accepted batch", true
 	} else {
 		if err := db.appendLocked(ops); err != nil || db.walEnd <= db.opts.FlushThreshold {
