@@ -35,6 +35,15 @@ func tableOf(t *testing.T, keys [][]byte) *Reader {
 	return r
 }
 
+// numberedKeys returns n keys printed with format from 0, step, 2*step...
+func numberedKeys(format string, n, step int) [][]byte {
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, format, i*step)
+	}
+	return keys
+}
+
 // TestPrefixIndexAgreesWithSearch: once a reader has served enough lookups
 // to build its in-memory prefix index, every lookup answers as before,
 // including for keys whose first 16 bytes are equal, keys shorter than 16
@@ -95,10 +104,7 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 // key index with the same hash, the worst case, and still finds each key
 // and no absent one.
 func TestKeyIndexCollisions(t *testing.T) {
-	var keys [][]byte
-	for i := 0; i < 500; i++ {
-		keys = append(keys, fmt.Appendf(nil, "key%04d", i*2))
-	}
+	keys := numberedKeys("key%04d", 500, 2)
 	r := tableOf(t, keys)
 	r.lookups.Store(prefixIndexAfter - 1)
 	px := r.prefixIndex()
@@ -132,10 +138,7 @@ func TestKeyIndexCollisions(t *testing.T) {
 // undercounts the entries would give, fills up, and lookups still answer
 // right through the blocks; so they do without a key index.
 func TestKeyIndexFull(t *testing.T) {
-	var keys [][]byte
-	for i := 0; i < 500; i++ {
-		keys = append(keys, fmt.Appendf(nil, "key%04d", i))
-	}
+	keys := numberedKeys("key%04d", 500, 1)
 	r := tableOf(t, keys)
 	r.lookups.Store(prefixIndexAfter - 1)
 	px := r.prefixIndex()
@@ -218,10 +221,7 @@ func TestNarrowAgreesWithSortSearch(t *testing.T) {
 // key index together, racing to claim blocks and slots, and every one of
 // them answers right, before, during and after.
 func TestKeyIndexConcurrentLookups(t *testing.T) {
-	var keys [][]byte
-	for i := 0; i < 4000; i++ {
-		keys = append(keys, fmt.Appendf(nil, "key%06d", i*2))
-	}
+	keys := numberedKeys("key%06d", 4000, 2)
 	r := tableOf(t, keys)
 	r.lookups.Store(prefixIndexAfter - 100)
 	var wg sync.WaitGroup
