@@ -56,7 +56,7 @@ func (db *DB) Apply(b *Batch) error {
 		return db.commit(b.ops)
 	}
 	var sorted []wal.Op
-	if db.ingests(b.ops) {
+	if db.ingests(b.ops) && !db.opts.ReadOnly {
 		// Copied (the caller may reuse its buffers once Apply returns)
 		// and sorted before the locks are taken, so while an earlier
 		// batch's table may still be being written.
@@ -74,8 +74,8 @@ func (db *DB) Apply(b *Batch) error {
 // locks (lockWriter); applyDeferred releases them, either at once or, when
 // a table must be written, from a goroutine that writes it (Go's mutexes
 // may be unlocked by another goroutine than the one that locked them). A
-// bulk loader thus prepares its next batch while this one is sorted and
-// written, and the two share the cores. Every other call takes db.mu, so
+// bulk loader thus prepares, copies and sorts its next batch while this
+// one is written, and the two share the cores. Every other call takes db.mu, so
 // it waits for the table and sees it, and the filesystem operations happen
 // in the same order, with the same bytes, as a synchronous Apply's. Only
 // unsynced handles defer: their Apply promises visibility, not durability.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -100,9 +101,10 @@ func TestPrefixIndexAgreesWithSearch(t *testing.T) {
 }
 
 // TestKeyIndexCollisions: keys that share their hash are told apart by
-// comparing them in full. The test enters every key of the table in the
-// key index with the same hash, the worst case, and still finds each key
-// and no absent one.
+// comparing them in full. The test enters the keys of the table in the key
+// index with the same hash, the worst case: the first maxProbe go in and
+// are each found, the rest are refused, and an absent key with that hash
+// is not found.
 func TestKeyIndexCollisions(t *testing.T) {
 	keys := numberedKeys("key%04d", 500, 2)
 	r := tableOf(t, keys)
@@ -112,18 +114,24 @@ func TestKeyIndexCollisions(t *testing.T) {
 		t.Fatalf("prefix index %v over %d blocks", px, r.Blocks())
 	}
 	same := Hash([]byte("key0001"))
+	var added [][]byte
 	for i := range int(r.Blocks()) {
-		_, starts, h, err := r.blockWithStarts(i)
+		entries, starts, h, err := r.blockWithStarts(i)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for j := range len(starts) / 2 {
-			if !px.keyIndex.add(same, h.offset+uint64(binary.LittleEndian.Uint16(starts[2*j:]))) {
-				t.Fatalf("key index full after %d keys of block %d", j, i)
+			off := binary.LittleEndian.Uint16(starts[2*j:])
+			k, _, _ := skipEntry(entries[off:])
+			if px.keyIndex.add(same, h.offset+uint64(off)) {
+				added = append(added, k)
 			}
 		}
 	}
-	for _, k := range keys {
+	if len(added) != maxProbe {
+		t.Fatalf("%d of %d keys with one hash went in; want maxProbe (%d)", len(added), len(keys), maxProbe)
+	}
+	for _, k := range added {
 		op, ok, err := px.keyIndex.find(r, k, same)
 		if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
 			t.Fatalf("find(%q) with every hash equal = %q %v %v", k, op.Value, ok, err)
@@ -131,6 +139,68 @@ func TestKeyIndexCollisions(t *testing.T) {
 	}
 	if _, ok, err := px.keyIndex.find(r, []byte("key0001"), same); ok || err != nil {
 		t.Fatalf("absent key found with every hash equal: %v %v", ok, err)
+	}
+}
+
+// keyWithHash returns the 8-byte key whose Hash is h: for 8-byte keys,
+// Hash is a bijection, undone step by step.
+func keyWithHash(h uint64) []byte {
+	inverse := func(a uint64) uint64 { // of an odd a, modulo 2^64
+		x := a
+		for range 6 {
+			x *= 2 - a*x
+		}
+		return x
+	}
+	h ^= h>>29 ^ h>>58
+	h *= inverse(0xbf58476d1ce4e5b9)
+	h ^= h >> 32
+	h *= inverse(0x94d049bb133111eb)
+	h = bits.RotateLeft64(h, -31)
+	h *= inverse(0xbf58476d1ce4e5b9)
+	seed, length := uint64(0x9e3779b97f4a7c15), uint64(8)
+	return binary.LittleEndian.AppendUint64(nil, h^seed^length*0xff51afd7ed558ccd)
+}
+
+// TestKeyIndexHashFlooding: keys chosen to share their home slot and their
+// tag (Hash has no seed) fill at most maxProbe slots, so no add or lookup
+// walks more than that, and every lookup still answers right, through the
+// blocks.
+func TestKeyIndexHashFlooding(t *testing.T) {
+	const base = 0x123456789a000000 | 0xabcdef // one tag, low 24 bits
+	var keys [][]byte
+	for j := range 3000 {
+		h := uint64(base) + uint64(j)<<24
+		k := keyWithHash(h)
+		if Hash(k) != h {
+			t.Fatalf("keyWithHash(%#x) = %x, whose hash is %#x", h, k, Hash(k))
+		}
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	r := tableOf(t, keys)
+	r.lookups.Store(prefixIndexAfter - 1)
+	for range 2 {
+		for _, k := range keys {
+			for _, get := range []func([]byte) (wal.Op, bool, error){r.Get, r.GetLikelyPresent} {
+				if op, ok, err := get(k); err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
+					t.Fatalf("Get(%x) = %q %v %v", k, op.Value, ok, err)
+				}
+			}
+		}
+	}
+	px := r.prefixes.Load()
+	if px == nil || px.keyIndex == nil {
+		t.Fatal("no key index")
+	}
+	taken := 0
+	for i := range px.keyIndex.slots {
+		if px.keyIndex.slots[i].Load() != 0 {
+			taken++
+		}
+	}
+	if taken == 0 || taken > maxProbe {
+		t.Fatalf("%d slots taken by %d keys sharing home and tag; want 1 to maxProbe (%d)", taken, len(keys), maxProbe)
 	}
 }
 
