@@ -37,9 +37,12 @@ const (
 	offsetMask = 1<<offsetBits - 1
 )
 
-// maxKeyIndexEntries bounds the key index at 768 MiB: a reader of a larger
-// table searches its blocks as a short-lived reader does.
-const maxKeyIndexEntries = 1 << 26
+// maxKeyIndexEntries bounds a key index at 192 MiB: a reader of a larger
+// table searches its blocks as a short-lived reader does. The index is
+// allocated whole when the prefix index is built, and the slots of a block's
+// keys are spread over all of it, so it soon takes its full size in memory
+// even when few blocks are read.
+const maxKeyIndexEntries = 1 << 24
 
 // newKeyIndex returns a key index with room for the entries of a table
 // (as its footer counts them) or nil for a table too large for it or for
