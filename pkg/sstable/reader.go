@@ -463,7 +463,9 @@ func (r *Reader) get(key []byte, likelyPresent bool) (op wal.Op, found bool, err
 	px := r.prefixes.Load()
 	if px != nil && px.ready(i) {
 		// Every key of block i is in the index (see cacheBlock), so a key
-		// the index lacks is not in the block.
+		// the index lacks is not in the block. (GetLikelyPresent probed
+		// already, but maybe before the block was ready: only a probe
+		// after seeing it ready may answer "absent".)
 		return px.keyIndex.find(r, key, hash)
 	}
 	entries, starts, h, err := r.blockWithStarts(i)
