@@ -130,6 +130,10 @@ which beats the default.
 			root.AddCommand(sc.build())
 		}
 	}
+	// Cobra adds its completion command, five commands and their help
+	// text, at every run; a run that is certainly another command's
+	// skips it.
+	root.CompletionOptions.DisableDefaultCmd = only != ""
 	return root
 }
 
