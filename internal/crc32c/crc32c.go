@@ -5,10 +5,13 @@
 // hash/crc32 builds its hardware (SSE4.2) tables for Castagnoli on first
 // use: about 1.5 MB of CRC work, a quarter of a millisecond here, which is a
 // tenth of a one-shot `kv get` that checksums only a few KiB. So the first
-// SoftBudget bytes a process checksums go through a software slicing-by-8
-// loop whose table takes microseconds to build; past the budget every call
-// uses hash/crc32. Whatever a process checksums, it spends at most about
-// twice what the better of the two would have cost it.
+// ownBudget() bytes a process checksums go through the package's own loop,
+// which needs no tables worth the name: one stream of the CRC32
+// instruction on amd64 with SSE4.2 (about 8 GB/s), a software
+// slicing-by-8 loop elsewhere (about 1.5 GB/s, its table built in
+// microseconds). Past the budget every call uses hash/crc32. Whatever a
+// process checksums, it spends at most about twice what the better of the
+// two would have cost it.
 package crc32c
 
 import (
@@ -18,15 +21,15 @@ import (
 	"sync/atomic"
 )
 
-// SoftBudget is how many bytes a process checksums in software before it
-// switches to hash/crc32 for good.
-const SoftBudget = 256 << 10
+// softwareBudget is the budget of the software loop: the bytes it
+// checksums in a quarter of a millisecond.
+const softwareBudget = 256 << 10
 
 var (
-	softBytes atomic.Int64
-	hardware  atomic.Bool
-	stdTable  = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
-	slicing8  = sync.OnceValue(makeSlicing8)
+	ownBytes atomic.Int64
+	hardware atomic.Bool
+	stdTable = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
+	slicing8 = sync.OnceValue(makeSlicing8)
 )
 
 // Checksum returns the CRC-32C of p.
@@ -37,11 +40,11 @@ func Update(crc uint32, p []byte) uint32 {
 	if hardware.Load() {
 		return crc32.Update(crc, stdTable(), p)
 	}
-	if softBytes.Add(int64(len(p))) > SoftBudget {
+	if ownBytes.Add(int64(len(p))) > ownBudget() {
 		hardware.Store(true)
 		return crc32.Update(crc, stdTable(), p)
 	}
-	return updateSoftware(crc, slicing8(), p)
+	return updateOwn(crc, p)
 }
 
 func makeSlicing8() *[8][256]uint32 {
