@@ -75,10 +75,11 @@ func (db *DB) Apply(b *Batch) error {
 // a table must be written, from a goroutine that writes it (Go's mutexes
 // may be unlocked by another goroutine than the one that locked them). A
 // bulk loader thus prepares, copies and sorts its next batch while this
-// one is written, and the two share the cores. Every other call takes db.mu, so
-// it waits for the table and sees it, and the filesystem operations happen
-// in the same order, with the same bytes, as a synchronous Apply's. Only
-// unsynced handles defer: their Apply promises visibility, not durability.
+// one is written, and the two share the cores. Every other call takes
+// db.mu, so it waits for the table and sees it, and the filesystem
+// operations happen in the same order, with the same bytes, as a
+// synchronous Apply's. Only unsynced handles defer: their Apply promises
+// visibility, not durability.
 //
 // sorted is the batch's operations sorted and in memory of their own
 // (sortBatch of ownedCopy) when the batch becomes a table, else nil.
