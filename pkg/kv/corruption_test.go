@@ -37,19 +37,7 @@ func logOps() []op {
 // (with the end of the log as the last element).
 func logStore(t *testing.T, ops []op) (*vfs.MemFS, string, []int64) {
 	t.Helper()
-	mem := vfs.NewMemFS()
-	db, err := kv.Open(memDir, memOptions(mem, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range ops {
-		if err := write(db, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	mem := writtenStore(t, ops, 0)
 	man, err := manifest.Read(mem, memDir)
 	if err != nil || len(man.Tables) != 0 {
 		t.Fatalf("manifest %+v, %v: want a store with no table", man, err)

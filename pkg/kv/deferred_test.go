@@ -219,22 +219,7 @@ func TestDeferredApplyFailure(t *testing.T) {
 	all := universe(append(before, big)...)
 
 	// prelude writes the history before the batch on a fresh store.
-	prelude := func() *vfs.MemFS {
-		mem := vfs.NewMemFS()
-		db, err := kv.Open(memDir, memOptions(mem, deferredThreshold))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range before {
-			if err := write(db, o); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return mem
-	}
+	prelude := func() *vfs.MemFS { return writtenStore(t, before, deferredThreshold) }
 	// The operations of the open itself, which must not fail.
 	counter := vfs.NewErrorFS(prelude(), 0, false, nil)
 	_ = openUnsynced(t, counter).Close()

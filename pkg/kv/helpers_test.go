@@ -92,6 +92,26 @@ func write(db *kv.DB, o op) error {
 	return db.Delete([]byte(o.key))
 }
 
+// writtenStore performs ops on a fresh store in a MemFS (flushing its log
+// past threshold bytes, 0: the default), closes it and returns the MemFS.
+func writtenStore(t *testing.T, ops []op, threshold int64) *vfs.MemFS {
+	t.Helper()
+	mem := vfs.NewMemFS()
+	db, err := kv.Open(memDir, memOptions(mem, threshold))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range ops {
+		if err := write(db, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return mem
+}
+
 // contents reads every live key of db.
 func contents(db *kv.DB) (state, error) {
 	got := state{}
