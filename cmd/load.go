@@ -40,8 +40,9 @@ nothing: a malformed line stops kv load with its line number before
 anything is written (exit 2). Larger input is applied batch by batch;
 a malformed line then stops the load and kv load says how many records
 were stored before it. The next batch is read while one is stored, so
-memory stays bounded by twice the batch size whatever the input's size. A progress bar is drawn on stderr when stderr is a terminal
-and the input is large; otherwise stderr stays quiet.`,
+memory stays bounded by twice the batch size whatever the input's size.
+A progress bar is drawn on stderr when stderr is a terminal and the
+input is large; otherwise stderr stays quiet.`,
 		Example: `  kv dump --format jsonl | kv load -d /tmp/copy
   kv load --format tsv < data.tsv`,
 		Args: cobra.NoArgs,
@@ -62,8 +63,8 @@ and the input is large; otherwise stderr stays quiet.`,
 }
 
 func (a *app) load(format string, batchBytes int) (err error) {
-	in := a.stdin
-	if bar := a.progress(); bar != nil {
+	in, size := a.stdin, inputSize(a.stdin)
+	if bar := a.progress(size); bar != nil {
 		r := progressbar.NewReader(in, bar)
 		in = &r
 		defer bar.Finish()
@@ -84,7 +85,7 @@ func (a *app) load(format string, batchBytes int) (err error) {
 	// An arena big enough for a whole batch (or the whole input) is not
 	// copied as it grows; memory the input never reaches stays untouched.
 	arena := batchBytes + 64<<10
-	if size := inputSize(a.stdin); size >= 0 {
+	if size >= 0 {
 		arena = int(min(size, int64(arena)))
 	}
 	p := startLoadParser(in, format, batchBytes, arena, now)
@@ -287,12 +288,11 @@ func (p *loadParser) parse(in io.Reader, format string, batchBytes int, now func
 }
 
 // progress returns a progress bar when stderr is a terminal and the input
-// is large (or of unknown size), else nil.
-func (a *app) progress() *progressbar.ProgressBar {
+// (of size bytes, -1 when unknown) is large or of unknown size, else nil.
+func (a *app) progress(size int64) *progressbar.ProgressBar {
 	if !isTerminal(a.stderr) {
 		return nil
 	}
-	size := inputSize(a.stdin)
 	if size >= 0 && size < progressThreshold {
 		return nil
 	}
