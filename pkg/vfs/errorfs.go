@@ -96,6 +96,10 @@ func (f errorFile) Sync() error {
 	return f.File.Sync()
 }
 
+// startWriteback passes the hint on; it is not an operation that can
+// fail, so it takes no injection point.
+func (f errorFile) startWriteback(off, n int64) { StartWriteback(f.File, off, n) }
+
 func (f errorFile) Truncate(size int64) error {
 	if err := f.e.op(); err != nil {
 		return err

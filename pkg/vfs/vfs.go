@@ -93,3 +93,21 @@ func ReadFile(fs FS, name string) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// writebackStarter is implemented by files that can start writing a range
+// of their data to the device without waiting for it.
+type writebackStarter interface {
+	startWriteback(off, n int64)
+}
+
+// StartWriteback asks the system to begin writing f's bytes [off, off+n)
+// to the device now, without waiting. It is a hint for a file that will
+// be synced once it is complete: the device then works while the writer
+// goes on, instead of receiving the whole file at the final Sync. Files
+// that cannot do it ignore it, and any error is left for that Sync to
+// report.
+func StartWriteback(f File, off, n int64) {
+	if w, ok := f.(writebackStarter); ok {
+		w.startWriteback(off, n)
+	}
+}
