@@ -116,12 +116,13 @@ func DecodeHeader(b []byte) (uint64, error) {
 func EncodedSize(ops []Op) int {
 	n := RecordHeaderSize + uvarintLen(uint64(len(ops)))
 	for _, op := range ops {
-		n += opSize(op)
+		n += OpSize(op)
 	}
 	return n
 }
 
-func opSize(op Op) int {
+// OpSize is the number of bytes AppendOp adds for op.
+func OpSize(op Op) int {
 	n := 1 + uvarintLen(uint64(len(op.Key))) + len(op.Key)
 	if op.Kind != KindDelete {
 		n += uvarintLen(uint64(len(op.Value))) + len(op.Value)

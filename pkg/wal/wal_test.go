@@ -121,8 +121,8 @@ func TestOpRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(normOps([]Op{got}), normOps([]Op{op})) {
 			t.Errorf("got %+v, want %+v", got, op)
 		}
-		if opSize(op) != len(enc)-6 {
-			t.Errorf("opSize %d, encoded %d", opSize(op), len(enc)-6)
+		if OpSize(op) != len(enc)-6 {
+			t.Errorf("OpSize %d, encoded %d", OpSize(op), len(enc)-6)
 		}
 	}
 	if s := KindSet.String() + KindDelete.String() + KindSetExpiring.String() + Kind(9).String(); s != "setdelsetkind(9)" {
