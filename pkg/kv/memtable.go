@@ -23,8 +23,7 @@ import (
 // everything in order, sorts the records' operations instead (sortAll), so
 // a writer that only writes never builds the map.
 type memtable struct {
-	m     map[string]wal.Op
-	bytes int
+	m map[string]wal.Op
 	// records holds the payloads of the records replayed at open and
 	// written since, oldest first, until the map is built; only a writer,
 	// holding the handle's write lock, appends to it.
@@ -62,12 +61,8 @@ func (t *memtable) insert(payload []byte) {
 
 func (t *memtable) insertOp(op wal.Op) {
 	k := string(op.Key)
-	if old, ok := t.m[k]; ok {
-		t.bytes -= len(k) + len(old.Value)
-	}
 	op.Key = nil // the map key holds it
 	t.m[k] = op
-	t.bytes += len(k) + len(op.Value)
 }
 
 // applyOps adds decoded operations, building the map first: Repair
@@ -126,11 +121,10 @@ func (t *memtable) scan(key []byte) (wal.Op, bool) {
 	return wal.Op{}, false
 }
 
-// sortAll returns every entry in key order, and the bytes of their keys
-// and values.
-func (t *memtable) sortAll() ([]wal.Op, int) {
+// sortAll returns every entry in key order.
+func (t *memtable) sortAll() []wal.Op {
 	if t.built.Load() {
-		return t.sorted(nil), t.bytes
+		return t.sorted(nil)
 	}
 	all := make([]wal.Op, 0, t.ops)
 	for _, payload := range t.records {
@@ -140,19 +134,13 @@ func (t *memtable) sortAll() ([]wal.Op, int) {
 	}
 	// Records are oldest first and sortBatch keeps the last operation on
 	// a key: the newest, as the map would.
-	ops := sortBatch(all)
-	size := 0
-	for _, op := range ops {
-		size += len(op.Key) + len(op.Value)
-	}
-	return ops, size
+	return sortBatch(all)
 }
 
 // sorted returns the entries whose key starts with prefix, in key order.
 func (t *memtable) sorted(prefix []byte) []wal.Op {
 	if len(prefix) == 0 && !t.built.Load() {
-		ops, _ := t.sortAll()
-		return ops
+		return t.sortAll()
 	}
 	t.build()
 	keys := make([]string, 0, len(t.m))

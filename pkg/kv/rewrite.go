@@ -114,11 +114,20 @@ func (db *DB) removeFile(name string) error {
 	return err
 }
 
-// fileWriter adapts a vfs.File to io.Writer.
+// fileWriter adapts a vfs.File to io.Writer. Every writebackEvery bytes
+// it asks the system to start writing them to the device: a table is
+// synced once complete, and without the hint the device would only then
+// receive the whole file, while the writer waits. In a bulk load of 1M
+// records the table syncs waited 205-250 ms without it, and 75-100 ms
+// with it (the hints included).
 type fileWriter struct {
 	f   vfs.File
 	off int64
+	// hinted is where the bytes not yet handed to StartWriteback begin.
+	hinted int64
 }
+
+const writebackEvery = 1 << 20
 
 // writePiece is the largest single write of a table. The page cache keeps
 // what one write brings in as one folio, and a memory-mapped read maps
@@ -139,6 +148,10 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 			return written, err
 		}
 		p = p[n:]
+	}
+	if w.off-w.hinted >= writebackEvery {
+		vfs.StartWriteback(w.f, w.hinted, w.off-w.hinted)
+		w.hinted = w.off
 	}
 	return written, nil
 }
@@ -265,11 +278,12 @@ func (m *mergeAhead) done(chunk []wal.Op, failed bool) {
 // flushLocked writes the memtable out as the newest table, starts a fresh
 // log, then merges tables if they have piled up.
 func (db *DB) flushLocked() error {
-	ops, size := db.mem.sortAll()
-	return db.writeNewest([]iterator{&sliceIter{ops: ops}}, int64(size))
+	ops := db.mem.sortAll()
+	return db.writeNewest([]iterator{&sliceIter{ops: ops}}, sstable.Size(ops))
 }
 
-// writeNewest writes srcs (about size bytes) as the newest table. When the
+// writeNewest writes srcs as the newest table, of about size bytes (the
+// table's exact size when srcs is one sorted batch: sstable.Size). When the
 // merge policy would merge that table with the newest ones straight away,
 // they are merged into it in the same rewrite, so the new data is written
 // once instead of twice; further merges follow as usual.
@@ -286,19 +300,30 @@ func (db *DB) writeNewest(srcs []iterator, size int64) error {
 
 // maybeMerge keeps the tables' sizes growing geometrically from newest to
 // oldest: it merges the newest run of tables whose combined size is at
-// least half the next one's. Each table is then less than half its older
-// neighbour, so a store of n bytes has O(log n) tables and every byte is
-// rewritten O(log n) times.
+// least about the next one's (mergeRun). Afterwards each table is larger
+// than all the newer ones together, so the sizes summed from the newest
+// more than double at every table: a store of n bytes has at most
+// log2(n/s)+1 tables (s the smallest), and every byte is rewritten
+// O(log n) times.
+//
+// A merged table can come out a few hundred bytes larger than its
+// sources (filter blocks round up, offsets take wider varints), so one
+// merge may call for another; the loop ends, as each merge leaves one
+// table fewer.
 func (db *DB) maybeMerge() error {
-	n := mergeRun(db.tableSizes())
-	if n < 2 {
-		return nil
+	for {
+		n := mergeRun(db.tableSizes())
+		if n < 2 {
+			return nil
+		}
+		var its []iterator
+		for _, t := range db.tables[:n] {
+			its = append(its, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
+		}
+		if err := db.rewrite(its, n, false, n == len(db.tables)); err != nil {
+			return err
+		}
 	}
-	var its []iterator
-	for _, t := range db.tables[:n] {
-		its = append(its, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
-	}
-	return db.rewrite(its, n, false, n == len(db.tables))
 }
 
 // tableSizes lists the tables' sizes, newest first.
@@ -312,16 +337,28 @@ func (db *DB) tableSizes() []int64 {
 
 // mergeRun is how many of the newest tables (sizes, newest first) the
 // merge policy merges: the longest newest run whose combined size is at
-// least half the next table's; 0 or 1 means none.
+// least the size of the table after it, less 1/65 of it; 0 or 1 means
+// none. The slack lets equal batches, whose tables differ by a few bytes
+// of rounding, merge as equals: two tables of a batch each come to 352
+// bytes less than the one table of both.
+//
+// The run is the longest such, not the first, and the bar is the next
+// table's size, not half of it (the rule before, which kept each table
+// only under half its older neighbour). Simulated with exact sizes, over
+// 1000 flushes of random sizes a byte is now written 6.0 times instead of
+// 6.8, with at most 9 tables instead of 8. Equal flushes merge as a binary
+// counter does (a byte written 2.3, 3.8 and 5.1 times over 10, 100 and
+// 1000 flushes), as they did before only because new tables were weighed
+// a few percent under their size; weighed exactly, the rule before wrote
+// a byte 2.6, 4.8 and 7.3 times.
 func mergeRun(sizes []int64) int {
 	n := 0
 	var sum int64
 	for i := 0; i+1 < len(sizes); i++ {
 		sum += sizes[i]
-		if sum*2 < sizes[i+1] {
-			break
+		if sum+sum/64 >= sizes[i+1] {
+			n = i + 2
 		}
-		n = i + 2
 	}
 	return n
 }
@@ -329,18 +366,22 @@ func mergeRun(sizes []int64) int {
 // ingest writes a large batch as a table of its own together with the
 // memtable, atomically.
 func (db *DB) ingest(ops []wal.Op) error {
-	return db.ingestSorted(sortBatch(ops), wal.EncodedSize(ops))
+	return db.ingestSorted(sortBatch(ops))
 }
 
-// ingestSorted is ingest for a batch that sortBatch has sorted; size is
-// the batch's wal.EncodedSize before sorting.
-func (db *DB) ingestSorted(sorted []wal.Op, size int) error {
+// ingestSorted is ingest for a batch that sortBatch has sorted.
+func (db *DB) ingestSorted(sorted []wal.Op) error {
 	// The batch's sequence number is consumed so that seq stays a count of
 	// batches whichever path a batch takes.
 	db.nextSeq++
-	mem, memSize := db.mem.sortAll()
+	mem := db.mem.sortAll()
+	size := sstable.Size(sorted)
+	if len(mem) > 0 {
+		// An upper bound: keys in both are written once.
+		size += sstable.Size(mem)
+	}
 	srcs := []iterator{&sliceIter{ops: sorted}, &sliceIter{ops: mem}}
-	return db.writeNewest(srcs, int64(size+memSize))
+	return db.writeNewest(srcs, size)
 }
 
 // sortBatch returns a batch's operations in key order with only the last

@@ -57,10 +57,12 @@ func (db *DB) Apply(b *Batch) error {
 	}
 	var sorted []wal.Op
 	if db.ingests(b.ops) && !db.opts.ReadOnly {
-		// Copied (the caller may reuse its buffers once Apply returns)
-		// and sorted before the locks are taken, so while an earlier
-		// batch's table may still be being written.
-		sorted = sortBatch(ownedCopy(b.ops))
+		// Sorted and copied (the caller may reuse its buffers once Apply
+		// returns) before the locks are taken, so while an earlier
+		// batch's table may still be being written. Copied in key order,
+		// the table writer then reads the copy from start to end instead
+		// of all over it.
+		sorted = ownedCopy(sortBatch(b.ops))
 	}
 	db.lockWriter()
 	if err := db.writable(); err != nil {
@@ -87,8 +89,7 @@ func (db *DB) applyDeferred(ops, sorted []wal.Op) error {
 	var work func() error
 	what, holdsBatch := "flush after an accepted write", false
 	if sorted != nil {
-		size := wal.EncodedSize(ops)
-		work = func() error { return db.ingestSorted(sorted, size) }
+		work = func() error { return db.ingestSorted(sorted) }
 		what, holdsBatch = "write of an accepted batch", true
 	} else {
 		if err := db.appendLocked(ops); err != nil || db.walEnd <= db.opts.FlushThreshold {
