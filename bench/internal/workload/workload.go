@@ -116,7 +116,7 @@ const usage = `usage: bench-ENGINE COMMAND ARGS
 
 // Main runs the command line of a benchmark binary for engine e.
 func Main(e Engine) {
-	if err := run(e, os.Args[1:]); err != nil {
+	if err := profiled(func() error { return run(e, os.Args[1:]) }); err != nil {
 		if errors.Is(err, errNotFound) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
