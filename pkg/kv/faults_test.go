@@ -46,6 +46,10 @@ func faultWorkload() []step {
 	for k := 0; k < 8; k++ {
 		w(setOp(fmt.Sprintf("k%02d", k*2), next()))
 	}
+	// Enough flushes for mergeWidth tables to pile up and merge.
+	for k := 0; k < 8; k++ {
+		w(setOp(fmt.Sprintf("k%02d", k*2+1), next()))
+	}
 	w(delOp("k06"))
 	w(delOp("never-written"))
 	steps = append(steps, step{kind: stepReopen})

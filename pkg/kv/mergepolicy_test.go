@@ -10,28 +10,30 @@ import (
 )
 
 func TestMergeRun(t *testing.T) {
+	if mergeWidth != 4 {
+		t.Fatalf("the cases below are for mergeWidth 4, not %d", mergeWidth)
+	}
 	for _, c := range []struct {
 		sizes []int64 // newest first
 		want  int
 	}{
 		{nil, 0},
 		{[]int64{5}, 0},
-		{[]int64{1, 1}, 2},
-		{[]int64{1, 2}, 0},
-		{[]int64{2, 1}, 2},
-		{[]int64{1, 1, 3}, 2},
-		{[]int64{1, 1, 2}, 3},
+		{[]int64{1, 1}, 0},
+		{[]int64{1, 1, 1}, 0},
+		{[]int64{1, 1, 1, 1}, 4},
+		{[]int64{3, 1}, 2},
+		{[]int64{1, 1, 1, 4}, 0},
+		{[]int64{1, 1, 1, 1, 4}, 4},
+		{[]int64{4, 4, 4, 4}, 4},
 		{[]int64{1, 4, 100}, 0},
-		// The longest run, not the first: 2 < 3, but 2+3 ≥ 4.
-		{[]int64{2, 3, 4}, 3},
-		{[]int64{2, 3, 6, 10}, 4},
-		{[]int64{2, 3, 5, 12}, 3},
-		{[]int64{2, 3, 6, 12}, 0},
+		// The longest run, not the first: 2 < 3·2, but 2+2 ≥ 3·1, and
+		// then 2+2+1 ≥ 3·1.
+		{[]int64{2, 2, 1, 1}, 4},
+		{[]int64{2, 2, 1, 2}, 3},
 		// Within 1/65 counts as equal.
-		{[]int64{64, 65}, 2},
-		{[]int64{64, 66}, 0},
-		{[]int64{6400, 6400, 13000}, 3},
-		{[]int64{6400, 6400, 13001}, 2},
+		{[]int64{192, 65}, 2},
+		{[]int64{192, 66}, 0},
 	} {
 		if got := mergeRun(c.sizes); got != c.want {
 			t.Errorf("mergeRun(%v) = %d, want %d", c.sizes, got, c.want)
@@ -39,13 +41,26 @@ func TestMergeRun(t *testing.T) {
 	}
 }
 
+// keepsPolicy reports the first table (sizes newest first) that is not
+// larger than 1/(mergeWidth-1) of the newer ones together, or -1.
+func keepsPolicy(sizes []int64) int {
+	var newer int64
+	for i, s := range sizes {
+		if i > 0 && (mergeWidth-1)*s <= newer {
+			return i
+		}
+		newer += s
+	}
+	return -1
+}
+
 // TestMergePolicyBound drives the policy as writeNewest and maybeMerge do,
 // over sequences of flush sizes (equal, shrinking, growing, random), with
 // merges whose output shrinks as overwrites make it, or grows a little as
-// rounding does. After every flush each
-// table must be larger than all newer ones together, hence no more than
-// log2(total/smallest)+1 tables; and no byte is rewritten more often than
-// that many times.
+// rounding does. After every flush each table must be larger than a third
+// of all newer ones together, hence no more than log(total/smallest) /
+// log(4/3) + 1 tables; and no byte may be written more than log2(flushes)
+// + 2 times.
 func TestMergePolicyBound(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	seqs := map[string][]int64{}
@@ -82,15 +97,11 @@ func TestMergePolicyBound(t *testing.T) {
 			for n := mergeRun(tables); n >= 2; n = mergeRun(tables) {
 				merge(n, 0)
 			}
-			var newer int64
-			for i, s := range tables {
-				if i > 0 && s <= newer {
-					t.Fatalf("%s: table %d of %v is not larger than the newer ones together", name, i, tables)
-				}
-				newer += s
+			if i := keepsPolicy(tables); i >= 0 {
+				t.Fatalf("%s: table %d of %v is too small beside the newer ones", name, i, tables)
 			}
-			if bound := math.Log2(float64(total)/float64(smallest)) + 1; float64(len(tables)) > bound {
-				t.Fatalf("%s: %d tables, more than log2(n/s)+1 = %.1f", name, len(tables), bound)
+			if bound := math.Log(float64(total)/float64(smallest))/math.Log(4.0/3) + 1; float64(len(tables)) > bound {
+				t.Fatalf("%s: %d tables, more than log(n/s)/log(4/3)+1 = %.1f", name, len(tables), bound)
 			}
 		}
 		if bound := math.Log2(float64(len(seq))) + 2; float64(written)/float64(total) > bound {
@@ -115,12 +126,8 @@ func TestStoreKeepsMergePolicy(t *testing.T) {
 		}
 		if i%1000 == 999 {
 			sizes := db.tableSizes()
-			var newer int64
-			for j, s := range sizes {
-				if j > 0 && s <= newer {
-					t.Fatalf("after %d sets: table %d of %v is not larger than the newer ones together", i+1, j, sizes)
-				}
-				newer += s
+			if j := keepsPolicy(sizes); j >= 0 {
+				t.Fatalf("after %d sets: table %d of %v is too small beside the newer ones", i+1, j, sizes)
 			}
 		}
 	}
