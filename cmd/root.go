@@ -134,7 +134,39 @@ which beats the default.
 	// text, at every run; a run that is certainly another command's
 	// skips it.
 	root.CompletionOptions.DisableDefaultCmd = only != ""
+	if only == "" {
+		// The completion command keeps the writers it finds when added.
+		root.SetOut(a.stdout)
+		root.SetErr(a.stderr)
+		strictCompletionCmd(root)
+	}
 	return root
+}
+
+// strictCompletionCmd adds Cobra's completion command now, to make an
+// unknown shell a usage error: Cobra's own, which only has subcommands,
+// prints its help to stdout for `kv completion tcsh` and exits 0, and a
+// script would take that help for a completion script.
+func strictCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Use, c.Args = "completion SHELL", cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			var shells []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					shells = append(shells, sub.Name())
+				}
+			}
+			return usagef("no completion for shell %q (there is for %s)", args[0], strings.Join(shells, ", "))
+		}
+	}
 }
 
 // subcommand is a command under the root, built on demand.
