@@ -55,6 +55,11 @@ type DB struct {
 	nextSeq    uint64
 	// walRelease unmaps the log a read-only handle replayed.
 	walRelease func() error
+
+	// spare is the memory of a batch written as a table, for the next
+	// (takeSpare).
+	spareMu sync.Mutex
+	spare   *ownedBatch
 }
 
 // table is one open sorted table.

@@ -393,7 +393,11 @@ func (db *DB) ingestSorted(sorted []wal.Op) error {
 // records holding the first 16 bytes of each key, so most comparisons
 // touch no key at all; ties are broken by position in the batch, so the
 // last operation on a key wins.
-func sortBatch(ops []wal.Op) []wal.Op {
+func sortBatch(ops []wal.Op) []wal.Op { return sortBatchInto(nil, ops) }
+
+// sortBatchInto is sortBatch writing its result into dst[:0], which it
+// grows if too small.
+func sortBatchInto(dst, ops []wal.Op) []wal.Op {
 	type rec struct {
 		hi, lo uint64
 		i      int32
@@ -418,7 +422,7 @@ func sortBatch(ops []wal.Op) []wal.Op {
 		}
 		return cmp.Compare(a.i, b.i)
 	})
-	out := make([]wal.Op, 0, len(ops))
+	out := slices.Grow(dst[:0], len(ops))
 	for i, r := range recs {
 		// Different prefixes mean different keys; only equal ones need
 		// the keys themselves, which lie scattered in memory.

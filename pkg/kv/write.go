@@ -55,14 +55,12 @@ func (db *DB) Apply(b *Batch) error {
 	if !db.opts.NoSync {
 		return db.commit(b.ops)
 	}
-	var sorted []wal.Op
+	var sorted *ownedBatch
 	if db.ingests(b.ops) && !db.opts.ReadOnly {
 		// Sorted and copied (the caller may reuse its buffers once Apply
 		// returns) before the locks are taken, so while an earlier
-		// batch's table may still be being written. Copied in key order,
-		// the table writer then reads the copy from start to end instead
-		// of all over it.
-		sorted = ownedCopy(sortBatch(b.ops))
+		// batch's table may still be being written.
+		sorted = ownBatch(b.ops, db.takeSpare())
 	}
 	db.lockWriter()
 	if err := db.writable(); err != nil {
@@ -83,13 +81,19 @@ func (db *DB) Apply(b *Batch) error {
 // synchronous Apply's. Only unsynced handles defer: their Apply promises
 // visibility, not durability.
 //
-// sorted is the batch's operations sorted and in memory of their own
-// (sortBatch of ownedCopy) when the batch becomes a table, else nil.
-func (db *DB) applyDeferred(ops, sorted []wal.Op) error {
+// sorted is the batch sorted and in memory of its own (ownBatch) when the
+// batch becomes a table, else nil.
+func (db *DB) applyDeferred(ops []wal.Op, sorted *ownedBatch) error {
 	var work func() error
 	what, holdsBatch := "flush after an accepted write", false
 	if sorted != nil {
-		work = func() error { return db.ingestSorted(sorted) }
+		work = func() error {
+			if err := db.ingestSorted(sorted.ops); err != nil {
+				return err
+			}
+			db.putSpare(sorted)
+			return nil
+		}
 		what, holdsBatch = "write of an accepted batch", true
 	} else {
 		if err := db.appendLocked(ops); err != nil || db.walEnd <= db.opts.FlushThreshold {
@@ -115,25 +119,61 @@ func (db *DB) applyDeferred(ops, sorted []wal.Op) error {
 	return nil
 }
 
-// ownedCopy copies a batch's operations, keys and values into memory of
-// its own.
-func ownedCopy(ops []wal.Op) []wal.Op {
+// ownedBatch is an ingest-sized batch sorted (sortBatch) and copied into
+// memory of its own.
+type ownedBatch struct {
+	ops []wal.Op
+	// arena holds the keys and values that ops point into.
+	arena []byte
+}
+
+// ownBatch sorts ops and copies them, in key order, into memory of their
+// own: spare's where it is large enough. Copied in key order, the table
+// writer then reads the copy from start to end instead of all over it.
+func ownBatch(ops []wal.Op, spare *ownedBatch) *ownedBatch {
+	if spare == nil {
+		spare = &ownedBatch{}
+	}
+	sorted := sortBatchInto(spare.ops[:0], ops)
 	n := 0
-	for _, op := range ops {
+	for _, op := range sorted {
 		n += len(op.Key) + len(op.Value)
 	}
-	arena := make([]byte, 0, n)
-	owned := make([]wal.Op, len(ops))
-	for i, op := range ops {
+	arena := spare.arena[:0]
+	if cap(arena) < n {
+		arena = make([]byte, 0, n)
+	}
+	for i, op := range sorted {
 		arena = append(arena, op.Key...)
-		op.Key = arena[len(arena)-len(op.Key) : len(arena) : len(arena)]
+		sorted[i].Key = arena[len(arena)-len(op.Key) : len(arena) : len(arena)]
 		if op.Value != nil {
 			arena = append(arena, op.Value...)
-			op.Value = arena[len(arena)-len(op.Value) : len(arena) : len(arena)]
+			sorted[i].Value = arena[len(arena)-len(op.Value) : len(arena) : len(arena)]
 		}
-		owned[i] = op
 	}
-	return owned
+	spare.ops, spare.arena = sorted, arena
+	return spare
+}
+
+// takeSpare returns the memory of the last batch an unsynced Apply wrote
+// as a table, or nil. A bulk load thus reuses two buffers instead of
+// taking fresh memory, and its page faults, for every batch.
+func (db *DB) takeSpare() *ownedBatch {
+	db.spareMu.Lock()
+	defer db.spareMu.Unlock()
+	b := db.spare
+	db.spare = nil
+	return b
+}
+
+// putSpare keeps b, whose table is written, for the next batch.
+func (db *DB) putSpare(b *ownedBatch) {
+	// Entries past the next batch's end must not keep an arena that
+	// batch replaces alive.
+	clear(b.ops)
+	db.spareMu.Lock()
+	defer db.spareMu.Unlock()
+	db.spare = b
 }
 
 // ingests reports whether a batch is large enough to become a table of its
