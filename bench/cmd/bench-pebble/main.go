@@ -30,6 +30,7 @@ func open(dir string, mode workload.Mode) (workload.Store, error) {
 
 func (s *store) Write(keys, values [][]byte) error {
 	b := s.db.NewBatch()
+	defer b.Close() // back to pebble's pool, as pebble's users do
 	for i := range keys {
 		if err := b.Set(keys[i], values[i], nil); err != nil {
 			return err
