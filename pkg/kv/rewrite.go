@@ -2,9 +2,6 @@ package kv
 
 import (
 	"bufio"
-	"bytes"
-	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -386,55 +383,6 @@ func (db *DB) ingestSorted(sorted []wal.Op) error {
 	}
 	srcs := []iterator{&sliceIter{ops: sorted}, &sliceIter{ops: mem}}
 	return db.writeNewest(srcs, size)
-}
-
-// sortBatch returns a batch's operations in key order with only the last
-// operation on each key kept, without the cost of a map. It sorts compact
-// records holding the first 16 bytes of each key, so most comparisons
-// touch no key at all; ties are broken by position in the batch, so the
-// last operation on a key wins.
-func sortBatch(ops []wal.Op) []wal.Op { return sortBatchInto(nil, ops) }
-
-// sortBatchInto is sortBatch writing its result into dst[:0], which it
-// grows if too small.
-func sortBatchInto(dst, ops []wal.Op) []wal.Op {
-	type rec struct {
-		hi, lo uint64
-		i      int32
-	}
-	recs := make([]rec, len(ops))
-	for i, op := range ops {
-		var p [16]byte
-		copy(p[:], op.Key)
-		recs[i] = rec{binary.BigEndian.Uint64(p[:8]), binary.BigEndian.Uint64(p[8:]), int32(i)}
-	}
-	slices.SortFunc(recs, func(a, b rec) int {
-		if a.hi != b.hi {
-			return cmp.Compare(a.hi, b.hi)
-		}
-		if a.lo != b.lo {
-			return cmp.Compare(a.lo, b.lo)
-		}
-		// Equal 16-byte prefixes: compare the whole keys (a key shorter
-		// than 16 bytes is zero-padded, so "a" and "a\x00" need this too).
-		if c := bytes.Compare(ops[a.i].Key, ops[b.i].Key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
-	out := slices.Grow(dst[:0], len(ops))
-	for i, r := range recs {
-		// Different prefixes mean different keys; only equal ones need
-		// the keys themselves, which lie scattered in memory.
-		if i+1 < len(recs) {
-			next := recs[i+1]
-			if r.hi == next.hi && r.lo == next.lo && bytes.Equal(ops[r.i].Key, ops[next.i].Key) {
-				continue
-			}
-		}
-		out = append(out, ops[r.i])
-	}
-	return out
 }
 
 // CompactStats describes a compaction.
