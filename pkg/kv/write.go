@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/kvtool/kv/pkg/wal"
@@ -143,16 +144,44 @@ func ownBatch(ops []wal.Op, spare *ownedBatch) *ownedBatch {
 	if cap(arena) < n {
 		arena = make([]byte, 0, n)
 	}
-	for i, op := range sorted {
-		arena = append(arena, op.Key...)
-		sorted[i].Key = arena[len(arena)-len(op.Key) : len(arena) : len(arena)]
-		if op.Value != nil {
-			arena = append(arena, op.Value...)
-			sorted[i].Value = arena[len(arena)-len(op.Value) : len(arena) : len(arena)]
+	arena = arena[:n]
+	if n < parallelCopyMin {
+		copyInto(arena, sorted)
+	} else {
+		// The reads are all over the caller's memory, cache misses most
+		// of them: two goroutines wait for them side by side, while the
+		// table of the batch before may be using the other core.
+		half, off := len(sorted)/2, 0
+		for _, op := range sorted[:half] {
+			off += len(op.Key) + len(op.Value)
 		}
+		var wg sync.WaitGroup
+		wg.Go(func() { copyInto(arena[off:], sorted[half:]) })
+		copyInto(arena[:off], sorted[:half])
+		wg.Wait()
 	}
 	spare.ops, spare.arena = sorted, arena
 	return spare
+}
+
+// parallelCopyMin is the batch size in bytes from which ownBatch copies
+// in two goroutines.
+const parallelCopyMin = 1 << 20
+
+// copyInto copies the keys and values of ops into arena, which is exactly
+// large enough, one after the other, and points ops at the copies.
+func copyInto(arena []byte, ops []wal.Op) {
+	off := 0
+	for i, op := range ops {
+		k := copy(arena[off:], op.Key)
+		ops[i].Key = arena[off : off+k : off+k]
+		off += k
+		if op.Value != nil {
+			v := copy(arena[off:], op.Value)
+			ops[i].Value = arena[off : off+v : off+v]
+			off += v
+		}
+	}
 }
 
 // takeSpare returns the memory of the last batch an unsynced Apply wrote
