@@ -1,11 +1,13 @@
 package kv
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"unsafe"
 
 	"github.com/kvtool/kv/pkg/vfs"
+	"github.com/kvtool/kv/pkg/wal"
 )
 
 // TestIngestReusesBatchMemory: an unsynced handle copies each ingested
@@ -45,6 +47,50 @@ func TestIngestReusesBatchMemory(t *testing.T) {
 			v, err := db.Get(k)
 			if want := fmt.Sprintf("round %d value %d", round, i); err != nil || string(v) != want {
 				t.Fatalf("%s = %q, %v; want %q", k, v, err, want)
+			}
+		}
+	}
+}
+
+// TestOwnBatchCopies: ownBatch's copy, in one goroutine or two (from
+// parallelCopyMin), holds every key and value of the sorted batch, keeps
+// deletes without a value and empty values empty, and shares no memory
+// with the caller's batch.
+func TestOwnBatchCopies(t *testing.T) {
+	for _, n := range []int{10, 3000} { // about 3 KB, and 3 MB
+		var ops []wal.Op
+		for i := range n {
+			key := fmt.Appendf(nil, "key%05d", (i*7919)%n)
+			switch i % 5 {
+			case 0:
+				ops = append(ops, wal.Op{Kind: wal.KindDelete, Key: key})
+			case 1:
+				ops = append(ops, wal.Op{Kind: wal.KindSet, Key: key, Value: []byte{}})
+			default:
+				ops = append(ops, wal.Op{Kind: wal.KindSet, Key: key, Value: bytes.Repeat([]byte{byte(i)}, 1+i%2000)})
+			}
+		}
+		want := sortBatch(ops)
+		wantCopy := make([]wal.Op, len(want))
+		for i, op := range want {
+			wantCopy[i] = wal.Op{Kind: op.Kind, Key: bytes.Clone(op.Key), Value: bytes.Clone(op.Value)}
+		}
+		got := ownBatch(ops, nil)
+		for _, op := range ops { // the caller reuses its buffers
+			for j := range op.Key {
+				op.Key[j] = '!'
+			}
+			for j := range op.Value {
+				op.Value[j] = '!'
+			}
+		}
+		if len(got.ops) != len(wantCopy) {
+			t.Fatalf("n=%d: %d operations, want %d", n, len(got.ops), len(wantCopy))
+		}
+		for i, op := range got.ops {
+			w := wantCopy[i]
+			if op.Kind != w.Kind || !bytes.Equal(op.Key, w.Key) || !bytes.Equal(op.Value, w.Value) || (op.Value == nil) != (w.Value == nil) {
+				t.Fatalf("n=%d: entry %d is %q=%.10q, want %q=%.10q", n, i, op.Key, op.Value, w.Key, w.Value)
 			}
 		}
 	}
