@@ -438,6 +438,7 @@ func (db *DB) unlockWriter() {
 func (db *DB) Close() error {
 	db.lockWriter()
 	defer db.unlockWriter()
+	db.takeSpare()
 	if db.closed {
 		return ErrClosed
 	}

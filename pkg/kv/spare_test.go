@@ -11,8 +11,9 @@ import (
 )
 
 // TestIngestReusesBatchMemory: an unsynced handle copies each ingested
-// batch into the memory of the last one whose table is written, and the
-// batches written from reused memory read back whole.
+// batch into the memory of the last one whose table is written, the
+// batches written from reused memory read back whole, and Sync lets the
+// memory go.
 func TestIngestReusesBatchMemory(t *testing.T) {
 	db, err := Open("/kv-spare", &Options{FS: vfs.NewMemFS(), LockTimeout: -1, NoSync: true, FlushThreshold: 1000})
 	if err != nil {
@@ -28,7 +29,7 @@ func TestIngestReusesBatchMemory(t *testing.T) {
 		if err := db.Apply(&b); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Sync(); err != nil { // waits for the table
+		if _, err := db.Get([]byte("key000")); err != nil { // waits for the table
 			t.Fatal(err)
 		}
 		db.spareMu.Lock()
@@ -40,6 +41,12 @@ func TestIngestReusesBatchMemory(t *testing.T) {
 	}
 	if arenas[1] != arenas[0] || arenas[3] != arenas[0] {
 		t.Errorf("arenas %v: batches of one size did not reuse the first one's memory", arenas)
+	}
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if db.spare != nil {
+		t.Error("Sync kept the spare memory")
 	}
 	for round := range 4 {
 		for i := range 100 {

@@ -186,7 +186,8 @@ func copyInto(arena []byte, ops []wal.Op) {
 
 // takeSpare returns the memory of the last batch an unsynced Apply wrote
 // as a table, or nil. A bulk load thus reuses two buffers instead of
-// taking fresh memory, and its page faults, for every batch.
+// taking fresh memory, and its page faults, for every batch. Sync and
+// Close drop it.
 func (db *DB) takeSpare() *ownedBatch {
 	db.spareMu.Lock()
 	defer db.spareMu.Unlock()
@@ -385,6 +386,11 @@ func (tx *Txn) Delete(key []byte) {
 func (db *DB) Sync() error {
 	db.lockWriter()
 	defer db.unlockWriter()
+	// A Sync ends a run of batches: the memory kept for the next one
+	// (takeSpare) is let go, so that a long-lived handle does not hold a
+	// large batch's worth of it. Under the locks, no table being written
+	// can put it back.
+	db.takeSpare()
 	if err := db.writable(); err != nil {
 		return err
 	}
