@@ -14,6 +14,10 @@
 # bench/bin, stores to bench/data/stores (both ignored by git). A store is
 # reused when its READY marker is there and it answers a get; delete
 # bench/data/stores to rebuild (after a change of kv's file format).
+#
+# To see where a figure goes, build a bench binary with -tags benchprofile:
+# it then writes a CPU profile to $BENCH_CPUPROFILE and an execution trace
+# (where goroutines wait) to $BENCH_TRACE (bench/internal/workload).
 set -euo pipefail
 cd "$(dirname "$0")"
 export LC_ALL=C
