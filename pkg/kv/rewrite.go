@@ -304,7 +304,7 @@ func (db *DB) writeNewest(srcs []iterator, size int64) error {
 // tables (s the smallest), and every byte is rewritten O(log n) times.
 //
 // A merged table can come out a few hundred bytes larger than its
-// sources (filter blocks round up, offsets take wider varints), so one
+// sources (the offsets in its index take wider varints), so one
 // merge may call for another; the loop ends, as each merge leaves one
 // table fewer.
 func (db *DB) maybeMerge() error {
@@ -378,7 +378,9 @@ func (db *DB) ingestSorted(sorted []wal.Op) error {
 	mem := db.mem.sortAll()
 	size := sstable.Size(sorted)
 	if len(mem) > 0 {
-		// An upper bound: keys in both are written once.
+		// An estimate: keys in both are written once, and the one
+		// table's offsets may take wider varints than the two tables'
+		// would; mergeRun's slack is larger than either.
 		size += sstable.Size(mem)
 	}
 	srcs := []iterator{&sliceIter{ops: sorted}, &sliceIter{ops: mem}}

@@ -59,7 +59,8 @@ func sortBatchInto(dst, ops []wal.Op) []wal.Op {
 
 // sortKey is an operation of a batch being sorted: the first 16 bytes of
 // its key, zero-padded, as two big-endian numbers, and its position in
-// the batch.
+// the batch. An int32 position (and int32 counts in sortByPrefix) limit a
+// batch to 2^31-1 operations, which would take 120 GiB of wal.Op alone.
 type sortKey struct {
 	hi, lo uint64
 	i      int32

@@ -12,14 +12,13 @@ import (
 
 // TestIngestReusesBatchMemory: an unsynced handle copies each ingested
 // batch into the memory of the last one whose table is written, the
-// batches written from reused memory read back whole, and Sync lets the
-// memory go.
+// batches written from reused memory read back whole, and Sync and Close
+// let the memory go.
 func TestIngestReusesBatchMemory(t *testing.T) {
 	db, err := Open("/kv-spare", &Options{FS: vfs.NewMemFS(), LockTimeout: -1, NoSync: true, FlushThreshold: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	var arenas []unsafe.Pointer
 	for round := range 4 {
 		var b Batch
@@ -42,12 +41,6 @@ func TestIngestReusesBatchMemory(t *testing.T) {
 	if arenas[1] != arenas[0] || arenas[3] != arenas[0] {
 		t.Errorf("arenas %v: batches of one size did not reuse the first one's memory", arenas)
 	}
-	if err := db.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if db.spare != nil {
-		t.Error("Sync kept the spare memory")
-	}
 	for round := range 4 {
 		for i := range 100 {
 			k := fmt.Appendf(nil, "key%03d", i*4+round%4)
@@ -57,14 +50,39 @@ func TestIngestReusesBatchMemory(t *testing.T) {
 			}
 		}
 	}
+	spare := func() *ownedBatch {
+		db.spareMu.Lock()
+		defer db.spareMu.Unlock()
+		return db.spare
+	}
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if spare() != nil {
+		t.Error("Sync kept the spare memory")
+	}
+	var b Batch
+	for i := range 100 {
+		b.Set(fmt.Appendf(nil, "key%03d", i), []byte("after the sync"))
+	}
+	if err := db.Apply(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if spare() != nil {
+		t.Error("Close kept the spare memory")
+	}
 }
 
 // TestOwnBatchCopies: ownBatch's copy, in one goroutine or two (from
-// parallelCopyMin), holds every key and value of the sorted batch, keeps
-// deletes without a value and empty values empty, and shares no memory
-// with the caller's batch.
+// parallelCopyMin), into fresh memory or a spare's, holds every key and
+// value of the sorted batch, keeps deletes without a value and empty
+// values empty, and shares no memory with the caller's batch; a spare far
+// larger than the batch is not kept.
 func TestOwnBatchCopies(t *testing.T) {
-	for _, n := range []int{10, 3000} { // about 3 KB, and 3 MB
+	batch := func(n int) []wal.Op {
 		var ops []wal.Op
 		for i := range n {
 			key := fmt.Appendf(nil, "key%05d", (i*7919)%n)
@@ -77,12 +95,23 @@ func TestOwnBatchCopies(t *testing.T) {
 				ops = append(ops, wal.Op{Kind: wal.KindSet, Key: key, Value: bytes.Repeat([]byte{byte(i)}, 1+i%2000)})
 			}
 		}
+		return ops
+	}
+	var spare *ownedBatch
+	// About 3 KB, then 3 MB, 2 MB and 1.5 MB into the 3 MB batch's memory,
+	// then 3 KB again, which gets fresh memory.
+	for _, n := range []int{10, 3000, 2000, 1500, 10} {
+		ops := batch(n)
 		want := sortBatch(ops)
 		wantCopy := make([]wal.Op, len(want))
 		for i, op := range want {
 			wantCopy[i] = wal.Op{Kind: op.Kind, Key: bytes.Clone(op.Key), Value: bytes.Clone(op.Value)}
 		}
-		got := ownBatch(ops, nil)
+		var before []byte
+		if spare != nil {
+			before = spare.arena
+		}
+		got := ownBatch(ops, spare)
 		for _, op := range ops { // the caller reuses its buffers
 			for j := range op.Key {
 				op.Key[j] = '!'
@@ -100,5 +129,10 @@ func TestOwnBatchCopies(t *testing.T) {
 				t.Fatalf("n=%d: entry %d is %q=%.10q, want %q=%.10q", n, i, op.Key, op.Value, w.Key, w.Value)
 			}
 		}
+		reused := before != nil && unsafe.SliceData(got.arena) == unsafe.SliceData(before)
+		if fits := cap(before) >= len(got.arena) && cap(before)/4 <= len(got.arena); reused != fits {
+			t.Errorf("n=%d: spare of %d bytes for %d: reused %v", n, cap(before), len(got.arena), reused)
+		}
+		spare = got
 	}
 }

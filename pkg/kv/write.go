@@ -135,13 +135,19 @@ func ownBatch(ops []wal.Op, spare *ownedBatch) *ownedBatch {
 	if spare == nil {
 		spare = &ownedBatch{}
 	}
-	sorted := sortBatchInto(spare.ops[:0], ops)
+	dst := spare.ops[:0]
+	if cap(dst)/4 > len(ops) {
+		dst = nil // see arena below
+	}
+	sorted := sortBatchInto(dst, ops)
 	n := 0
 	for _, op := range sorted {
 		n += len(op.Key) + len(op.Value)
 	}
 	arena := spare.arena[:0]
-	if cap(arena) < n {
+	if cap(arena) < n || cap(arena)/4 > n {
+		// Too small, or far larger than needed: a handle that once
+		// took a huge batch does not keep its memory for small ones.
 		arena = make([]byte, 0, n)
 	}
 	arena = arena[:n]
@@ -185,9 +191,9 @@ func copyInto(arena []byte, ops []wal.Op) {
 }
 
 // takeSpare returns the memory of the last batch an unsynced Apply wrote
-// as a table, or nil. A bulk load thus reuses two buffers instead of
-// taking fresh memory, and its page faults, for every batch. Sync and
-// Close drop it.
+// as a table, or nil. A bulk load thus copies each batch into memory it
+// has used before instead of fresh memory and its page faults (the sort's
+// own scratch memory is still fresh each time). Sync and Close drop it.
 func (db *DB) takeSpare() *ownedBatch {
 	db.spareMu.Lock()
 	defer db.spareMu.Unlock()

@@ -19,8 +19,9 @@ func datasync(f *os.File) error {
 }
 
 // startWriteback queues the range for writeback (sync_file_range with
-// SYNC_FILE_RANGE_WRITE only: it neither waits for the writes nor syncs
-// metadata, so it is no substitute for Sync).
+// SYNC_FILE_RANGE_WRITE only: it does not wait for the writes, though it
+// can block while the device's queue is full, and syncs no metadata, so
+// it is no substitute for Sync).
 func (f osFile) startWriteback(off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }

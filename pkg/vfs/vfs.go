@@ -105,7 +105,8 @@ type writebackStarter interface {
 // be synced once it is complete: the device then works while the writer
 // goes on, instead of receiving the whole file at the final Sync. Files
 // that cannot do it ignore it, and any error is left for that Sync to
-// report.
+// report. The files of this package's filesystems and of ErrorFS take it;
+// a File wrapped outside the package drops it, which costs only speed.
 func StartWriteback(f File, off, n int64) {
 	if w, ok := f.(writebackStarter); ok {
 		w.startWriteback(off, n)
