@@ -4,6 +4,7 @@ package workload
 
 import (
 	"errors"
+	"io"
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
@@ -16,31 +17,28 @@ import (
 //	go build -tags benchprofile -o /tmp/bench-kv ./cmd/bench-kv
 //	BENCH_CPUPROFILE=cpu.prof BENCH_TRACE=trace.out /tmp/bench-kv load /tmp/s 1000000
 func profiled(f func() error) (err error) {
-	if file := os.Getenv("BENCH_CPUPROFILE"); file != "" {
+	for _, p := range []struct {
+		env   string
+		start func(io.Writer) error
+		stop  func()
+	}{
+		{"BENCH_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{"BENCH_TRACE", trace.Start, trace.Stop},
+	} {
+		file := os.Getenv(p.env)
+		if file == "" {
+			continue
+		}
 		out, cerr := os.Create(file)
 		if cerr != nil {
 			return cerr
 		}
-		if cerr := pprof.StartCPUProfile(out); cerr != nil {
+		if serr := p.start(out); serr != nil {
 			out.Close()
-			return cerr
+			return serr
 		}
 		defer func() {
-			pprof.StopCPUProfile()
-			err = errors.Join(err, out.Close())
-		}()
-	}
-	if file := os.Getenv("BENCH_TRACE"); file != "" {
-		out, terr := os.Create(file)
-		if terr != nil {
-			return terr
-		}
-		if terr := trace.Start(out); terr != nil {
-			out.Close()
-			return terr
-		}
-		defer func() {
-			trace.Stop()
+			p.stop()
 			err = errors.Join(err, out.Close())
 		}()
 	}
