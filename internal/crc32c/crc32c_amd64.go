@@ -2,10 +2,16 @@
 
 package crc32c
 
-import "golang.org/x/sys/cpu"
-
 // haveSSE42 tells whether the processor has the CRC32 instruction.
-var haveSSE42 = cpu.X86.HasSSE42
+var haveSSE42 = cpuHasSSE42()
+
+// cpuHasSSE42 asks the processor, with the one CPUID instruction it takes
+// (crc32c_amd64.s). golang.org/x/sys/cpu asked with about ten at the
+// start of every process, and in a virtual machine each one traps to the
+// hypervisor: a one-shot kv get spent 1% of its time there.
+//
+//go:noescape
+func cpuHasSSE42() bool
 
 // updateSSE42 is implemented in crc32c_amd64.s.
 //

@@ -33,3 +33,15 @@ done:
 	NOTL AX
 	MOVL AX, ret+32(FP)
 	RET
+
+// func cpuHasSSE42() bool
+//
+// CPUID leaf 1: ECX bit 20 is SSE4.2.
+TEXT ·cpuHasSSE42(SB), NOSPLIT, $0-1
+	MOVL $1, AX
+	XORL CX, CX
+	CPUID
+	SHRL $20, CX
+	ANDL $1, CX
+	MOVB CX, ret+0(FP)
+	RET
