@@ -301,7 +301,8 @@ func (db *DB) writeNewest(srcs []iterator, size int64) error {
 // each table is larger than 1/(mergeWidth-1) of all the newer ones
 // together, so the sizes summed from the newest grow by more than a third
 // at every table: a store of n bytes has at most log(n/s)/log(4/3)+1
-// tables (s the smallest), and every byte is rewritten O(log n) times.
+// tables (s the newest one's size), and every byte is rewritten O(log n)
+// times.
 //
 // A merged table can come out a few hundred bytes larger than its
 // sources (the offsets in its index take wider varints), so one
@@ -345,13 +346,13 @@ const mergeWidth = 4
 // come to 352 bytes less than the one table of both.
 //
 // Merging four equal tables at a time instead of two (the rule before:
-// the first run at least half the next table's size) halves how often a
-// byte is rewritten, for at most twice the tables between compactions,
-// each of which a lookup passes with one filter probe. Simulated with
-// exact sizes, a byte is written 1.6, 3.0 and 3.8 times over 10, 100 and
-// 1000 equal flushes (with at most 4, 9 and 14 tables), and 4.7 times
-// over 1000 flushes of random sizes (14 tables); two at a time, it was
-// 2.3, 3.8, 5.1 and 6.0 (3, 6, 9 and 9 tables).
+// the first run at least half the next table's size) rewrites a byte a
+// third to a half less often, for at most twice the tables between
+// compactions, each of which a lookup passes with one filter probe.
+// Simulated with exact sizes, a byte is written 1.6, 3.0 and 3.8 times
+// over 10, 100 and 1000 equal flushes (with at most 4, 9 and 14 tables),
+// and 4.7 times over 1000 flushes of random sizes (14 tables); two at a
+// time, it was 2.3, 3.8, 5.1 and 6.0 (3, 6, 9 and 9 tables).
 func mergeRun(sizes []int64) int {
 	n := 0
 	var sum int64
