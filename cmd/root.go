@@ -42,8 +42,6 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := a.newRoot(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
@@ -134,10 +132,11 @@ which beats the default.
 	// text, at every run; a run that is certainly another command's
 	// skips it.
 	root.CompletionOptions.DisableDefaultCmd = only != ""
+	// Set before the completion command is added: it keeps the writers
+	// it finds then.
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	if only == "" {
-		// The completion command keeps the writers it finds when added.
-		root.SetOut(a.stdout)
-		root.SetErr(a.stderr)
 		strictCompletionCmd(root)
 	}
 	return root

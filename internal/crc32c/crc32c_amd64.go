@@ -9,8 +9,6 @@ var haveSSE42 = cpuHasSSE42()
 // (crc32c_amd64.s). golang.org/x/sys/cpu asked with about ten at the
 // start of every process, and in a virtual machine each one traps to the
 // hypervisor: a one-shot kv get spent 1% of its time there.
-//
-//go:noescape
 func cpuHasSSE42() bool
 
 // updateSSE42 is implemented in crc32c_amd64.s.

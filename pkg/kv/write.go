@@ -140,8 +140,12 @@ func ownBatch(ops []wal.Op, spare *ownedBatch) *ownedBatch {
 		dst = nil // see arena below
 	}
 	sorted := sortBatchInto(dst, ops)
-	n := 0
-	for _, op := range sorted {
+	// n bytes in all; the first half of the operations take off of them.
+	half, n, off := len(sorted)/2, 0, 0
+	for i, op := range sorted {
+		if i == half {
+			off = n
+		}
 		n += len(op.Key) + len(op.Value)
 	}
 	arena := spare.arena[:0]
@@ -157,10 +161,6 @@ func ownBatch(ops []wal.Op, spare *ownedBatch) *ownedBatch {
 		// The reads are all over the caller's memory, cache misses most
 		// of them: two goroutines wait for them side by side, while the
 		// table of the batch before may be using the other core.
-		half, off := len(sorted)/2, 0
-		for _, op := range sorted[:half] {
-			off += len(op.Key) + len(op.Value)
-		}
 		var wg sync.WaitGroup
 		wg.Go(func() { copyInto(arena[off:], sorted[half:]) })
 		copyInto(arena[:off], sorted[:half])

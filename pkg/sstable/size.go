@@ -1,8 +1,6 @@
 package sstable
 
 import (
-	"encoding/binary"
-
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -48,7 +46,7 @@ func (s *sizer) flushBlock() {
 	}
 	// Entries, their 16-bit offsets, the entry count and the CRC.
 	n := uint64(s.block + 2*s.blockEntries + 2 + 4)
-	s.meta += keyFieldSize(s.lastKey) + uvarintSize(s.off) + uvarintSize(n) + 4
+	s.meta += keyFieldSize(s.lastKey) + wal.UvarintLen(s.off) + wal.UvarintLen(n) + 4
 	s.off += n
 	s.blocks++
 	if s.blocks%TopStride == 0 {
@@ -67,9 +65,4 @@ func (s *sizer) finish() int64 {
 }
 
 // keyFieldSize is the size of a length-prefixed key of n bytes.
-func keyFieldSize(n int) int { return uvarintSize(uint64(n)) + n }
-
-func uvarintSize(x uint64) int {
-	var b [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(b[:], x)
-}
+func keyFieldSize(n int) int { return wal.UvarintLen(uint64(n)) + n }

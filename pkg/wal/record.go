@@ -115,7 +115,7 @@ func DecodeHeader(b []byte) (uint64, error) {
 
 // EncodedSize is the number of bytes AppendRecord adds for ops.
 func EncodedSize(ops []Op) int {
-	n := RecordHeaderSize + uvarintLen(uint64(len(ops)))
+	n := RecordHeaderSize + UvarintLen(uint64(len(ops)))
 	for _, op := range ops {
 		n += OpSize(op)
 	}
@@ -124,9 +124,9 @@ func EncodedSize(ops []Op) int {
 
 // OpSize is the number of bytes AppendOp adds for op.
 func OpSize(op Op) int {
-	n := 1 + uvarintLen(uint64(len(op.Key))) + len(op.Key)
+	n := 1 + UvarintLen(uint64(len(op.Key))) + len(op.Key)
 	if op.Kind != KindDelete {
-		n += uvarintLen(uint64(len(op.Value))) + len(op.Value)
+		n += UvarintLen(uint64(len(op.Value))) + len(op.Value)
 	}
 	if op.Kind == KindSetExpiring {
 		n += 8
@@ -134,7 +134,8 @@ func OpSize(op Op) int {
 	return n
 }
 
-func uvarintLen(x uint64) int {
+// UvarintLen is the number of bytes binary.AppendUvarint takes for x.
+func UvarintLen(x uint64) int {
 	n := 1
 	for x >= 0x80 {
 		x >>= 7
