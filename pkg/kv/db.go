@@ -53,20 +53,11 @@ type DB struct {
 	// durable (see openReadWrite).
 	dirDurable bool
 	nextSeq    uint64
-	// walRelease unmaps the log a read-only handle replayed.
-	walRelease func() error
 
 	// spare is the memory of a batch written as a table, for the next
 	// (takeSpare).
 	spareMu sync.Mutex
 	spare   *ownedBatch
-}
-
-// table is one open sorted table.
-type table struct {
-	num     uint64
-	r       *sstable.Reader
-	release func() error
 }
 
 // Open opens the store in dir, creating it (for a read-write handle) when
@@ -128,11 +119,13 @@ func (db *DB) openReadOnly() error {
 	if err := db.openTables(man); err != nil {
 		return err
 	}
-	data, release, err := db.fs.Map(db.path(manifest.WALName(man.WAL)))
+	// Read, not mapped: the log is small (a flush threshold at most), and
+	// a one-shot reader's log is usually all but empty, so mapping it
+	// costs more than copying it (see pkg/sstable/fileread.go).
+	data, err := vfs.ReadFile(db.fs, db.path(manifest.WALName(man.WAL)))
 	if err != nil {
 		return db.missing(manifest.WALName(man.WAL), err)
 	}
-	db.walRelease = release
 	// A torn tail is ignored: only a writer may truncate it.
 	res, err := db.replayLog(data)
 	if err != nil {
@@ -210,20 +203,26 @@ func (db *DB) openTables(man *manifest.Manifest) error {
 
 func (db *DB) openTable(num uint64, size int64) (*table, error) {
 	name := manifest.TableName(num)
-	data, release, err := db.fs.Map(db.path(name))
+	f, err := db.fs.Open(db.path(name))
 	if err != nil {
 		return nil, db.missing(name, err)
 	}
-	if int64(len(data)) != size {
-		release()
-		return nil, db.corrupt(name, -1, "size %d, manifest says %d", len(data), size)
+	got, err := f.Size()
+	if err == nil && got != size {
+		err = db.corrupt(name, -1, "size %d, manifest says %d", got, size)
 	}
-	r, err := sstable.Open(data)
 	if err != nil {
-		release()
+		f.Close()
+		return nil, err
+	}
+	r, err := sstable.OpenAt(f, size)
+	if err != nil {
+		f.Close()
 		return nil, db.tableError(name, err)
 	}
-	return &table{num: num, r: r, release: release}, nil
+	t := &table{num: num, path: db.path(name), fs: db.fs, file: f}
+	t.r.Store(r)
+	return t, nil
 }
 
 func (db *DB) tableError(name string, err error) error {
@@ -234,7 +233,8 @@ func (db *DB) tableError(name string, err error) error {
 	if errors.As(err, &ce) {
 		return db.corrupt(name, ce.Offset, "%s", ce.Reason)
 	}
-	return err
+	// A read that failed: name the file it failed in.
+	return fmt.Errorf("%s: %w", db.path(name), err)
 }
 
 func (db *DB) openReadWrite() error {
@@ -490,10 +490,6 @@ func (db *DB) releaseAll() error {
 	if db.walFile != nil {
 		keep(db.walFile.Close())
 		db.walFile = nil
-	}
-	if db.walRelease != nil {
-		keep(db.walRelease())
-		db.walRelease = nil
 	}
 	if db.lock != nil {
 		keep(db.lock.Close())

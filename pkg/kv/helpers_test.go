@@ -158,9 +158,9 @@ func checkStore(db *kv.DB, want state, universe []string) error {
 		w, ok := want[k]
 		switch {
 		case ok && (err != nil || string(v) != w):
-			return fmt.Errorf("Get(%s) = %.20q, %v; want %.20q", k, v, err, w)
+			return fmt.Errorf("Get(%s) = %.20q, %w; want %.20q", k, v, err, w)
 		case !ok && !errors.Is(err, kv.ErrNotFound):
-			return fmt.Errorf("Get(%s) = %.20q, %v; want ErrNotFound", k, v, err)
+			return fmt.Errorf("Get(%s) = %.20q, %w; want ErrNotFound", k, v, err)
 		}
 	}
 	return nil

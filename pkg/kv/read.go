@@ -65,9 +65,9 @@ func (db *DB) lookup(key []byte) (wal.Op, bool, error) {
 		if i == len(db.tables)-1 {
 			// A lookup reaches the oldest table only if no newer one
 			// holds the key, and most that do, find it there.
-			op, ok, err = t.r.GetLikelyPresent(key)
+			op, ok, err = t.reader().GetLikelyPresent(key)
 		} else {
-			op, ok, err = t.r.Get(key)
+			op, ok, err = t.reader().Get(key)
 		}
 		if err != nil {
 			return op, false, db.tableError(tableName(t.num), err)
@@ -156,7 +156,7 @@ func (t tableIter) Err() error {
 func (db *DB) newIter(prefix []byte) *mergeIter {
 	its := []iterator{&sliceIter{ops: db.mem.sorted(prefix)}}
 	for _, t := range db.tables {
-		it := t.r.NewIterator()
+		it := t.mapped().NewIterator()
 		if len(prefix) > 0 {
 			it.SeekGE(prefix)
 		}

@@ -287,7 +287,7 @@ func (db *DB) flushLocked() error {
 func (db *DB) writeNewest(srcs []iterator, size int64) error {
 	n := max(mergeRun(append([]int64{size}, db.tableSizes()...))-1, 0)
 	for _, t := range db.tables[:n] {
-		srcs = append(srcs, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
+		srcs = append(srcs, tableIter{Iterator: t.mapped().NewIterator(), db: db, num: t.num})
 	}
 	if err := db.rewrite(srcs, n, true, n == len(db.tables)); err != nil {
 		return err
@@ -316,7 +316,7 @@ func (db *DB) maybeMerge() error {
 		}
 		var its []iterator
 		for _, t := range db.tables[:n] {
-			its = append(its, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
+			its = append(its, tableIter{Iterator: t.mapped().NewIterator(), db: db, num: t.num})
 		}
 		if err := db.rewrite(its, n, false, n == len(db.tables)); err != nil {
 			return err
@@ -406,7 +406,7 @@ func (db *DB) Compact() (CompactStats, error) {
 	st := CompactStats{BytesBefore: db.diskBytes(), TablesBefore: len(db.tables)}
 	its := []iterator{&sliceIter{ops: db.mem.sorted(nil)}}
 	for _, t := range db.tables {
-		its = append(its, tableIter{Iterator: t.r.NewIterator(), db: db, num: t.num})
+		its = append(its, tableIter{Iterator: t.mapped().NewIterator(), db: db, num: t.num})
 	}
 	if err := db.rewrite(its, len(db.tables), true, true); err != nil {
 		return st, err
@@ -419,7 +419,7 @@ func (db *DB) Compact() (CompactStats, error) {
 func (db *DB) diskBytes() int64 {
 	n := db.walEnd
 	for _, t := range db.tables {
-		n += t.r.Size()
+		n += t.r.Load().Size()
 	}
 	return n
 }

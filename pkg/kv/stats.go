@@ -47,15 +47,15 @@ func (db *DB) Stats() (Stats, error) {
 	}
 	st.DiskBytes = st.LogBytes
 	for _, t := range db.tables {
-		st.Tables = append(st.Tables, TableStats{File: tableName(t.num), Bytes: t.r.Size(), Entries: t.r.Entries()})
-		st.DiskBytes += t.r.Size()
+		st.Tables = append(st.Tables, TableStats{File: tableName(t.num), Bytes: t.r.Load().Size(), Entries: t.r.Load().Entries()})
+		st.DiskBytes += t.r.Load().Size()
 	}
 	// Entries beyond the live keys (overwritten values, tombstones,
 	// expired values) are what compaction drops; their share of the files
 	// estimates the bytes it would reclaim. Format overhead is not dead.
 	total := uint64(db.walOps)
 	for _, t := range db.tables {
-		total += t.r.Entries()
+		total += t.r.Load().Entries()
 	}
 	if total > uint64(st.Keys) {
 		st.DeadBytes = int64(float64(st.DiskBytes) * float64(total-uint64(st.Keys)) / float64(total))

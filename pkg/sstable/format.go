@@ -2,9 +2,9 @@
 // sorted entries (each block with its own CRC-32C), an index of the last key
 // of every block, a blocked bloom filter, a checksum for every 4 KiB chunk
 // of index and filter, and a fixed-size footer. A table is read in place
-// from memory-mapped bytes: opening one reads the footer and the chunk
-// checksums only, and every other byte is checked the first time it is
-// used. docs/FORMAT.md is the specification; the constants here are part of
+// from memory-mapped bytes (Open) or a piece at a time from its file
+// (OpenAt): opening one reads the footer and the chunk checksums only, and
+// every other byte is checked when it is used. docs/FORMAT.md is the specification; the constants here are part of
 // the wire format.
 package sstable
 
@@ -110,14 +110,18 @@ func (f footer) encode() []byte {
 
 func chunkCount(metaLen uint64) uint64 { return (metaLen + ChunkSize - 1) / ChunkSize }
 
-// decodeFooter checks the footer of a table of size bytes and that the
-// regions it describes tile the file exactly.
+// decodeFooter checks the footer at the end of data, a whole table, and
+// that the regions it describes tile the file exactly.
 func decodeFooter(data []byte) (footer, error) {
-	size := uint64(len(data))
-	if size < FooterSize {
-		return footer{}, corrupt(0, "file of %d bytes is shorter than a table footer", size)
+	if len(data) < FooterSize {
+		return footer{}, corrupt(0, "file of %d bytes is shorter than a table footer", len(data))
 	}
-	b := data[size-FooterSize:]
+	return decodeFooterOf(data[len(data)-FooterSize:], uint64(len(data)))
+}
+
+// decodeFooterOf checks b, the last FooterSize bytes of a table of size
+// bytes, and that the regions it describes tile the file exactly.
+func decodeFooterOf(b []byte, size uint64) (footer, error) {
 	off := int64(size - FooterSize)
 	if string(b[48:56]) != Magic {
 		return footer{}, corrupt(off, "bad table magic")

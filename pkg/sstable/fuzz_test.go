@@ -157,8 +157,9 @@ func resealTable(data []byte) []byte {
 }
 
 // FuzzTable opens, verifies, salvages, reads and iterates arbitrary table
-// bytes: nothing may panic, and a table that Verify passes must read
-// consistently through Get, the iterator, SeekGE and Salvage.
+// bytes: nothing may panic, a table that Verify passes must read
+// consistently through Get, the iterator, SeekGE and Salvage, and a reader
+// of the file (OpenAt) must answer exactly as a reader of the bytes.
 func FuzzTable(f *testing.F) {
 	for _, s := range tableSeeds() {
 		f.Add(s.data, s.reseal)
@@ -170,6 +171,10 @@ func FuzzTable(f *testing.F) {
 		probs := Verify(data)
 		salvaged, lost := Salvage(data)
 		r, err := Open(data)
+		fr, ferr := openFile(data)
+		if errText(err) != errText(ferr) {
+			t.Fatalf("Open = %v, but OpenAt = %v", err, ferr)
+		}
 		if err != nil {
 			if len(probs) == 0 {
 				t.Fatalf("Open fails (%v) but Verify is clean", err)
@@ -210,6 +215,8 @@ func FuzzTable(f *testing.F) {
 			lr.Get(k)
 			lr.GetLikelyPresent(k)
 		}
+		// A reader of the file judges the bytes as a reader of them does.
+		sameAnswers(t, "file reader", r, fr, probes)
 		if len(probs) != 0 {
 			return
 		}

@@ -3,6 +3,7 @@ package sstable
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"math/bits"
 	"sort"
 	"sync/atomic"
@@ -11,20 +12,29 @@ import (
 	"github.com/kvtool/kv/pkg/wal"
 )
 
-// Reader reads a table from its bytes (usually a memory mapping). Opening
-// checks the footer and the chunk checksums; data blocks, index and filter
-// chunks are checked against their CRC the first time they are touched, and
+// Reader reads a table, either from its bytes (usually a memory mapping,
+// Open) or from its file a piece at a time (OpenAt). Opening checks the
+// footer and the chunk checksums; data blocks, index and filter chunks are
+// checked against their CRC the first time they are touched, and
 // remembered as checked, so a one-shot lookup reads and checks a handful of
 // pages whatever the table's size. A Reader is safe for concurrent use.
 type Reader struct {
-	data    []byte
 	f       footer
-	meta    []byte // index followed by the bloom filter
+	size    int64
 	metaOff int64
+	metaLen uint64
+	ixLen   uint64 // length of the index entries, before their offsets
 	sums    []byte
+	// A mapped reader's bytes: the table, its meta region (index followed
+	// by the bloom filter) and parts of it. All nil for a file reader.
+	data    []byte
+	meta    []byte
 	index   []byte // index entries, without the offsets array
 	offsets []byte
 	bloom   []byte
+	// A file reader's file, and the meta chunks it has read and checked.
+	file   io.ReaderAt
+	chunks chunkCache
 	// The top index: entries at meta[topStart:topOffsetsAt], their u32
 	// offsets (from the start of meta) at meta[topOffsetsAt:indexLen].
 	topStart, topOffsetsAt uint64
@@ -49,26 +59,36 @@ func Open(data []byte) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	metaOff := f.dataLen
-	metaLen := f.indexLen + f.bloomLen
-	sums := data[metaOff+metaLen : uint64(len(data))-FooterSize]
-	if crc32c.Checksum(sums) != f.sumsCRC {
-		return nil, corrupt(int64(metaOff+metaLen), "chunk checksum array damaged")
+	r, err := newReader(f, int64(len(data)), data[f.dataLen+f.indexLen+f.bloomLen:uint64(len(data))-FooterSize])
+	if err != nil {
+		return nil, err
 	}
-	meta := data[metaOff : metaOff+metaLen]
+	r.data = data
+	r.meta = data[r.metaOff : uint64(r.metaOff)+r.metaLen]
+	r.index = r.meta[:r.ixLen]
+	r.offsets = r.meta[r.ixLen : r.ixLen+4*f.blocks]
+	r.bloom = r.meta[f.indexLen:]
+	r.checkedMeta.init(int(chunkCount(r.metaLen)))
+	r.checkedBlocks.init(int(f.blocks))
+	return r, nil
+}
+
+// newReader returns a reader of the table that f, a checked footer,
+// describes, once sums (its chunk checksum array) pass their checksum.
+func newReader(f footer, size int64, sums []byte) (*Reader, error) {
+	metaLen := f.indexLen + f.bloomLen
+	if crc32c.Checksum(sums) != f.sumsCRC {
+		return nil, corrupt(int64(f.dataLen+metaLen), "chunk checksum array damaged")
+	}
 	lower := f.indexLen - uint64(f.topLen) // decodeFooter checked both fit
 	topN := f.topEntries()
 	r := &Reader{
-		data: data, f: f, meta: meta, metaOff: int64(metaOff), sums: sums,
-		index:        meta[:lower-4*f.blocks],
-		offsets:      meta[lower-4*f.blocks : lower],
-		bloom:        meta[f.indexLen:],
+		f: f, size: size, metaOff: int64(f.dataLen), metaLen: metaLen,
+		ixLen: lower - 4*f.blocks, sums: sums,
 		topStart:     lower,
 		topOffsetsAt: f.indexLen - 4*topN,
 		topN:         int(topN),
 	}
-	r.checkedMeta.init(int(chunkCount(metaLen)))
-	r.checkedBlocks.init(int(f.blocks))
 	return r, nil
 }
 
@@ -79,9 +99,31 @@ func (r *Reader) Entries() uint64 { return r.f.entries }
 func (r *Reader) Blocks() uint64 { return r.f.blocks }
 
 // Size is the table's size in bytes.
-func (r *Reader) Size() int64 { return int64(len(r.data)) }
+func (r *Reader) Size() int64 { return r.size }
 
-// checkMeta verifies the chunks covering meta[off:off+n].
+// metaAt returns the n bytes of the meta region at off, checked.
+func (r *Reader) metaAt(off, n uint64) ([]byte, error) {
+	if r.file != nil {
+		return r.readMeta(off, n)
+	}
+	if err := r.checkMeta(off, n); err != nil {
+		return nil, err
+	}
+	return r.meta[off : off+n], nil
+}
+
+// peekMeta returns the n bytes of the meta region at off, which a mapped
+// reader does not check: for reading a length that only bounds what is
+// then checked.
+func (r *Reader) peekMeta(off, n uint64) ([]byte, error) {
+	if r.file != nil {
+		return r.readMeta(off, n)
+	}
+	return r.meta[off : off+n], nil
+}
+
+// checkMeta verifies the chunks of a mapped reader covering
+// meta[off:off+n].
 func (r *Reader) checkMeta(off, n uint64) error {
 	if n == 0 {
 		return nil
@@ -90,10 +132,9 @@ func (r *Reader) checkMeta(off, n uint64) error {
 		if r.checkedMeta.has(int(c)) {
 			continue
 		}
-		end := min((c+1)*ChunkSize, uint64(len(r.meta)))
-		want := binary.LittleEndian.Uint32(r.sums[c*4:])
-		if crc32c.Checksum(r.meta[c*ChunkSize:end]) != want {
-			return corrupt(r.metaOff+int64(c*ChunkSize), "index/filter chunk checksum mismatch")
+		end := min((c+1)*ChunkSize, r.metaLen)
+		if err := r.checkChunk(c, r.meta[c*ChunkSize:end]); err != nil {
+			return err
 		}
 		r.checkedMeta.set(int(c))
 	}
@@ -105,14 +146,22 @@ func (r *Reader) MayContain(key []byte) (bool, error) {
 	return r.mayContainHash(Hash(key))
 }
 
+// checkChunk checks b, the bytes of meta chunk c.
+func (r *Reader) checkChunk(c uint64, b []byte) error {
+	if crc32c.Checksum(b) != binary.LittleEndian.Uint32(r.sums[c*4:]) {
+		return corrupt(r.metaOff+int64(c*ChunkSize), "index/filter chunk checksum mismatch")
+	}
+	return nil
+}
+
 func (r *Reader) mayContainHash(h uint64) (bool, error) {
-	blocks := len(r.bloom) / bloomBlockSize
+	blocks := int(r.f.bloomLen / bloomBlockSize)
 	b, base, step := bloomLocate(h, blocks)
-	start := uint64(b * bloomBlockSize)
-	if err := r.checkMeta(r.f.indexLen+start, bloomBlockSize); err != nil {
+	blk, err := r.metaAt(r.f.indexLen+uint64(b*bloomBlockSize), bloomBlockSize)
+	if err != nil {
 		return false, err
 	}
-	return bloomMayContain(r.bloom[start:start+bloomBlockSize], base, step), nil
+	return bloomMayContain(blk, base, step), nil
 }
 
 // blockHandle is one index entry.
@@ -123,33 +172,37 @@ type blockHandle struct {
 
 // indexEntry decodes the i-th index entry, checking its bytes.
 func (r *Reader) indexEntry(i int) (blockHandle, error) {
-	posOff := uint64(len(r.index)) + uint64(i)*4
-	if err := r.checkMeta(posOff, 4); err != nil {
+	posOff := r.ixLen + uint64(i)*4
+	b, err := r.metaAt(posOff, 4)
+	if err != nil {
 		return blockHandle{}, err
 	}
-	pos := uint64(binary.LittleEndian.Uint32(r.offsets[i*4:]))
+	pos := uint64(binary.LittleEndian.Uint32(b))
 	bad := func(what string) error {
 		return corrupt(r.metaOff+int64(pos), "index entry %d: %s", i, what)
 	}
-	if pos >= uint64(len(r.index)) {
+	if pos >= r.ixLen {
 		return blockHandle{}, corrupt(r.metaOff+int64(posOff), "index entry %d points outside the index", i)
 	}
 	// Read the key length unchecked (it is only used to bound the span),
 	// then check exactly the bytes the entry spans: one or two chunks per
 	// lookup step, not a key's worth of them.
-	rest := uint64(len(r.index)) - pos
-	kl, n := binary.Uvarint(r.index[pos : pos+min(rest, binary.MaxVarintLen64)])
+	rest := r.ixLen - pos
+	head, err := r.peekMeta(pos, min(rest, binary.MaxVarintLen64))
+	if err != nil {
+		return blockHandle{}, err
+	}
+	kl, n := binary.Uvarint(head)
 	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > rest-uint64(n) {
-		if err := r.checkMeta(pos, min(rest, binary.MaxVarintLen64)); err != nil {
+		if _, err := r.metaAt(pos, uint64(len(head))); err != nil {
 			return blockHandle{}, err
 		}
 		return blockHandle{}, bad("bad key length")
 	}
-	span := min(rest, uint64(n)+kl+2*binary.MaxVarintLen64)
-	if err := r.checkMeta(pos, span); err != nil {
+	p, err := r.metaAt(pos, min(rest, uint64(n)+kl+2*binary.MaxVarintLen64))
+	if err != nil {
 		return blockHandle{}, err
 	}
-	p := r.index[pos : pos+span]
 	key := p[n : n+int(kl)]
 	p = p[n+int(kl):]
 	off, n := binary.Uvarint(p)
@@ -182,13 +235,24 @@ func (r *Reader) blockWithStarts(i int) (entries, starts []byte, h blockHandle, 
 	} else if h, err = r.indexEntry(i); err != nil {
 		return nil, nil, h, err
 	}
-	b := r.data[h.offset : h.offset+h.len]
+	var b []byte
+	if r.file != nil {
+		// Read afresh each time, so checked each time.
+		b = make([]byte, h.len)
+		if err := r.readAt(b, int64(h.offset)); err != nil {
+			return nil, nil, h, err
+		}
+	} else {
+		b = r.data[h.offset : h.offset+h.len]
+	}
 	body := b[:len(b)-4]
-	if !r.checkedBlocks.has(i) {
+	if r.file != nil || !r.checkedBlocks.has(i) {
 		if crc32c.Checksum(body) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 			return nil, nil, h, corrupt(int64(h.offset), "data block %d checksum mismatch", i)
 		}
-		r.checkedBlocks.set(i)
+		if r.file == nil {
+			r.checkedBlocks.set(i)
+		}
 	}
 	if len(body) < 2 {
 		return nil, nil, h, corrupt(int64(h.offset), "data block %d too short", i)
@@ -210,6 +274,9 @@ func (r *Reader) seekBlock(key []byte) (int, error) {
 	} else if r.topN > 1 {
 		// The first top entry >= key closes the TopStride blocks that
 		// hold the answer; none means the key is above the table.
+		if r.file != nil {
+			r.prefetch(r.topStart, r.f.indexLen-r.topStart)
+		}
 		j, err := searchKeys(0, r.topN, r.topKey, key)
 		if err != nil || j == r.topN {
 			return int(r.f.blocks), err
@@ -239,26 +306,28 @@ func searchKeys(lo, hi int, keyAt func(int) ([]byte, error), key []byte) (int, e
 // topKey decodes the j-th top index entry, checking its bytes.
 func (r *Reader) topKey(j int) ([]byte, error) {
 	posOff := r.topOffsetsAt + uint64(j)*4
-	if err := r.checkMeta(posOff, 4); err != nil {
+	b, err := r.metaAt(posOff, 4)
+	if err != nil {
 		return nil, err
 	}
-	pos := uint64(binary.LittleEndian.Uint32(r.meta[posOff:]))
+	pos := uint64(binary.LittleEndian.Uint32(b))
 	if pos < r.topStart || pos >= r.topOffsetsAt {
 		return nil, corrupt(r.metaOff+int64(posOff), "top index entry %d points outside the top index", j)
 	}
 	rest := r.topOffsetsAt - pos
-	head := min(rest, binary.MaxVarintLen64)
-	if err := r.checkMeta(pos, head); err != nil {
+	head, err := r.metaAt(pos, min(rest, binary.MaxVarintLen64))
+	if err != nil {
 		return nil, err
 	}
-	kl, n := binary.Uvarint(r.meta[pos : pos+head])
+	kl, n := binary.Uvarint(head)
 	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > rest-uint64(n) {
 		return nil, corrupt(r.metaOff+int64(pos), "top index entry %d: bad key length", j)
 	}
-	if err := r.checkMeta(pos, uint64(n)+kl); err != nil {
+	p, err := r.metaAt(pos, uint64(n)+kl)
+	if err != nil {
 		return nil, err
 	}
-	return r.meta[pos+uint64(n) : pos+uint64(n)+kl], nil
+	return p[n:], nil
 }
 
 // prefixIndexAfter is the number of lookups after which a reader builds
@@ -380,7 +449,9 @@ func (px *prefixIndex) narrow(key []byte) (lo, hi int) {
 // reader has served prefixIndexAfter lookups (nil before, or if the index
 // could not be read: the plain search then reports the damage).
 func (r *Reader) prefixIndex() *prefixIndex {
-	if px := r.prefixes.Load(); px != nil {
+	if px := r.prefixes.Load(); px != nil || r.file != nil {
+		// A file reader has none: its key index would read entries
+		// from the mapping.
 		return px
 	}
 	if r.lookups.Add(1) != prefixIndexAfter {
@@ -407,20 +478,11 @@ func (r *Reader) prefixIndex() *prefixIndex {
 	return px
 }
 
-// indexKey is the last key of block i: the part of indexEntry a binary
-// search needs, on its fast path.
+// indexKey is the last key of block i, from its index entry, checked
+// whole: a search judges the entries it passes through the same way
+// whatever the reader read before, and whether it maps the table or not.
+// (A long-lived reader's searches go through its prefix index instead.)
 func (r *Reader) indexKey(i int) ([]byte, error) {
-	posOff := uint64(len(r.index)) + uint64(i)*4
-	pos := uint64(binary.LittleEndian.Uint32(r.offsets[i*4:]))
-	if pos < uint64(len(r.index)) && r.checkedMeta.has(int(posOff/ChunkSize)) {
-		p := r.index[pos:]
-		if len(p) > 0 && p[0] > 0 && p[0] < 0x80 && 1+int(p[0]) <= len(p) {
-			end := pos + 1 + uint64(p[0])
-			if r.checkedMeta.has(int(pos/ChunkSize)) && r.checkedMeta.has(int((end-1)/ChunkSize)) {
-				return p[1 : end-pos], nil
-			}
-		}
-	}
 	h, err := r.indexEntry(i)
 	return h.lastKey, err
 }
