@@ -200,3 +200,50 @@ func TestTableConcurrentSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// failingFS opens tables whose reads fail once fail is set.
+type failingFS struct {
+	vfs.FS
+	fail *bool
+}
+
+type failingFile struct {
+	vfs.File
+	fail *bool
+}
+
+func (f failingFS) Open(name string) (vfs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil || !strings.HasSuffix(name, ".sst") {
+		return file, err
+	}
+	return failingFile{file, f.fail}, nil
+}
+
+func (f failingFile) ReadAt(p []byte, off int64) (int, error) {
+	if *f.fail {
+		return 0, vfs.EIO
+	}
+	return f.File.ReadAt(p, off)
+}
+
+// TestTableReadError: a table read that fails is reported as an I/O error
+// naming the table, not as damage, and the handle reads on once the
+// device recovers.
+func TestTableReadError(t *testing.T) {
+	fail := false
+	db, err := Open("/kv-table", &Options{FS: failingFS{tableStore(t, 100), &fail}, LockTimeout: -1, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fail = true
+	_, err = db.Get([]byte("key00042"))
+	if !errors.Is(err, vfs.EIO) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), ".sst") {
+		t.Fatalf("Get with a failing read: %v, want EIO naming the table, not corruption", err)
+	}
+	fail = false
+	if v, err := db.Get([]byte("key00042")); err != nil || string(v) != "value 42" {
+		t.Fatalf("Get after the device recovered: %q %v", v, err)
+	}
+}

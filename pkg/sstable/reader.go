@@ -14,10 +14,12 @@ import (
 
 // Reader reads a table, either from its bytes (usually a memory mapping,
 // Open) or from its file a piece at a time (OpenAt). Opening checks the
-// footer and the chunk checksums; data blocks, index and filter chunks are
-// checked against their CRC the first time they are touched, and
-// remembered as checked, so a one-shot lookup reads and checks a handful of
-// pages whatever the table's size. A Reader is safe for concurrent use.
+// footer and the chunk checksums. Index and filter chunks are checked
+// against their CRC the first time they are touched, and remembered as
+// checked (a reader of the file keeps the chunks it read); data blocks
+// likewise, or every time a reader of the file reads one. So a one-shot
+// lookup reads and checks a handful of pages whatever the table's size.
+// A Reader is safe for concurrent use.
 type Reader struct {
 	f       footer
 	size    int64
