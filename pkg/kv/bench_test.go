@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // The benchmarks use the workload of the benchmark issue: keys
@@ -114,6 +116,41 @@ func BenchmarkOpenGet(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkOpenGetGrowth measures the one-shot read's growth directly:
+// its cost on the 1M store over its cost on the 1k store (the target is
+// at most 1.5). Each iteration is a round of growthRound reads of each
+// store, one store after the other, and the figure is the median of the
+// rounds' ratios: the machine's speed drifts by tens of percent over
+// seconds, and BenchmarkOpenGet's sizes, which run one after another,
+// read that drift as growth.
+func BenchmarkOpenGetGrowth(b *testing.B) {
+	const growthRound = 100
+	small, large := benchStore(b, 1_000), benchStore(b, 1_000_000)
+	smallKey, largeKey := benchKey(1_000/3), benchKey(1_000_000/3)
+	var ratios []float64
+	var smallTotal, largeTotal time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		for range growthRound {
+			openGetClose(b, small, smallKey)
+		}
+		mid := time.Now()
+		for range growthRound {
+			openGetClose(b, large, largeKey)
+		}
+		ts, tl := mid.Sub(start), time.Since(mid)
+		smallTotal += ts
+		largeTotal += tl
+		ratios = append(ratios, float64(tl)/float64(ts))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "1M/1k")
+	b.ReportMetric(float64(smallTotal.Nanoseconds())/float64(growthRound*len(ratios)), "ns/get-1k")
+	b.ReportMetric(float64(largeTotal.Nanoseconds())/float64(growthRound*len(ratios)), "ns/get-1M")
+	b.ReportMetric(0, "ns/op")
 }
 
 // openGetClose is a one-shot read of key from the store in dir.
