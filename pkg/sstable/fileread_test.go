@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -355,26 +354,15 @@ func TestFileReaderConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := g; i < len(ops); i += 7 {
-				op, found, err := r.Get(ops[i].Key)
-				if err != nil || !found || !sameOp(op, ops[i]) {
-					errs <- fmt.Errorf("Get(%q) = %+v %v %v", ops[i].Key, op, found, err)
-					return
-				}
+	inParallel(t, 4, func(g int) error {
+		for i := g; i < len(ops); i += 7 {
+			op, found, err := r.Get(ops[i].Key)
+			if err != nil || !found || !sameOp(op, ops[i]) {
+				return fmt.Errorf("Get(%q) = %+v %v %v", ops[i].Key, op, found, err)
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+		}
+		return nil
+	})
 	if !r.chunks.dropped {
 		t.Fatalf("the chunk cache never overflowed (%d chunks): the test misses that path", len(r.chunks.chunks))
 	}

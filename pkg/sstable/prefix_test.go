@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -294,37 +293,25 @@ func TestKeyIndexConcurrentLookups(t *testing.T) {
 	keys := numberedKeys("key%06d", 4000, 2)
 	r := tableOf(t, keys)
 	r.lookups.Store(prefixIndexAfter - 100)
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(g), 11))
-			for range 2 * len(keys) {
-				i := rng.IntN(len(keys))
-				get := r.Get
-				if rng.IntN(2) == 0 {
-					get = r.GetLikelyPresent
-				}
-				op, ok, err := get(keys[i])
-				if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), keys[i]...)) {
-					errs <- fmt.Errorf("Get(%q) = %q %v %v", keys[i], op.Value, ok, err)
-					return
-				}
-				absent := fmt.Appendf(nil, "key%06d", i*2+1)
-				if _, ok, err := get(absent); ok || err != nil {
-					errs <- fmt.Errorf("Get(%q) of an absent key: %v %v", absent, ok, err)
-					return
-				}
+	inParallel(t, 4, func(g int) error {
+		rng := rand.New(rand.NewPCG(uint64(g), 11))
+		for range 2 * len(keys) {
+			i := rng.IntN(len(keys))
+			get := r.Get
+			if rng.IntN(2) == 0 {
+				get = r.GetLikelyPresent
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			op, ok, err := get(keys[i])
+			if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), keys[i]...)) {
+				return fmt.Errorf("Get(%q) = %q %v %v", keys[i], op.Value, ok, err)
+			}
+			absent := fmt.Appendf(nil, "key%06d", i*2+1)
+			if _, ok, err := get(absent); ok || err != nil {
+				return fmt.Errorf("Get(%q) of an absent key: %v %v", absent, ok, err)
+			}
+		}
+		return nil
+	})
 	if r.prefixes.Load() == nil {
 		t.Fatal("the lookups never built the prefix index")
 	}

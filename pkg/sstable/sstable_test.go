@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"sync"
 	"testing"
 
 	"github.com/kvtool/kv/internal/testsummary"
@@ -32,6 +33,26 @@ func build(t testing.TB, ops []wal.Op) []byte {
 }
 
 func key(i int) []byte { return []byte(fmt.Sprintf("key-%06d", i)) }
+
+// inParallel runs fn(0) … fn(n-1) in n goroutines and fails the test with
+// the first error any of them returns.
+func inParallel(t *testing.T, n int, fn func(g int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range n {
+		wg.Go(func() {
+			if err := fn(g); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
 
 // mixedOps returns n entries with every kind: values of varied sizes
 // (empty ones too), tombstones and expiring values.
