@@ -208,7 +208,9 @@ func (db *DB) openTable(num uint64, size int64) (*table, error) {
 		return nil, db.missing(name, err)
 	}
 	got, err := f.Size()
-	if err == nil && got != size {
+	if err != nil {
+		err = fmt.Errorf("%s: %w", db.path(name), err)
+	} else if got != size {
 		err = db.corrupt(name, -1, "size %d, manifest says %d", got, size)
 	}
 	if err != nil {

@@ -395,7 +395,7 @@ func TestFaultInjection(t *testing.T) {
 	}
 	summary(t, "crash points: %d (a crash at every filesystem operation%s of %d sets, deletes and batches with %d flushes, %d merges, %d ingest, %d compaction and reopens) × 4 power losses (unsynced fractions 0, 0.5, 1, and 1 with unsynced sectors written back out of order; unsynced directory entries dropped) + a restart, 0 acknowledged writes lost, 0 half-applied batches, 0 resurrected deletes, 0 values never written",
 		crashPoints, every, writes(steps), paths["flush"], paths["merge"], paths["ingest"], paths["compaction"])
-	summary(t, "I/O errors: %d injection points (%d operations%s × EIO, ENOSPC × single, persistent) × %d reopens for EIO, 2 for ENOSPC = %d recoveries; %d errors reported, each wrapping the injected errno, %d absorbed (removals of replaced files); nothing acknowledged after a failed sync, 0 acknowledged writes lost, Verify clean every time",
+	summary(t, "I/O errors: %d injection points (%d operations%s × EIO, ENOSPC × single, persistent) × %d reopens for EIO, 2 for ENOSPC = %d recoveries; %d errors reported, each wrapping the injected errno, %d absorbed (removals of replaced files, table mappings that failed: the table is read from its file); nothing acknowledged after a failed sync, 0 acknowledged writes lost, Verify clean every time",
 		points, len(names), every, len(crashKinds), checks, injected, absorbed)
 }
 

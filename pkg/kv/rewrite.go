@@ -81,7 +81,12 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 	}
 	db.man = man
 	db.dirDurable = true // manifest.Write synced the directory
+	// The replaced tables are released first: no longer among db.tables,
+	// they would stay open if a step below failed.
 	var errs []error
+	for _, t := range old {
+		errs = append(errs, t.release(), db.removeFile(tableName(t.num)))
+	}
 	if newLog {
 		f, err := db.fs.OpenRW(db.path(walName(walNum)))
 		if err != nil {
@@ -93,9 +98,6 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 		db.walOps = 0
 		db.walSynced = true
 		errs = append(errs, db.removeFile(walName(oldLog)))
-	}
-	for _, t := range old {
-		errs = append(errs, t.release(), db.removeFile(tableName(t.num)))
 	}
 	// A file that could not be removed is a leftover the next writer
 	// removes; the store itself is consistent.

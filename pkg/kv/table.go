@@ -32,6 +32,9 @@ type table struct {
 	lookups atomic.Int64
 	mapMu   sync.Mutex
 	unmap   func() error // nil until mapped
+	// mapFailed is set once a mapping failed: the table stays on its
+	// file rather than try again at every scan.
+	mapFailed bool
 }
 
 // reader returns the reader for one lookup.
@@ -50,17 +53,19 @@ func (t *table) reader() *sstable.Reader {
 func (t *table) mapped() *sstable.Reader {
 	t.mapMu.Lock()
 	defer t.mapMu.Unlock()
-	if t.unmap != nil {
-		return t.r.Load()
-	}
 	r := t.r.Load()
+	if t.unmap != nil || t.mapFailed {
+		return r
+	}
 	data, unmap, err := t.fs.Map(t.path)
 	if err != nil {
+		t.mapFailed = true
 		return r
 	}
 	mr, err := sstable.Open(data)
 	if err != nil || mr.Size() != r.Size() {
 		_ = unmap()
+		t.mapFailed = true
 		return r
 	}
 	t.unmap = unmap

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kvtool/kv/pkg/vfs"
@@ -149,8 +150,14 @@ func TestTableMapsForScans(t *testing.T) {
 		switch {
 		case !refuse && (maps != 1 || refused != 0):
 			t.Fatalf("scan: %d mappings, want 1", maps)
-		case refuse && (maps != 0 || refused < 1):
-			t.Fatalf("refused mappings: %d made, %d refused", maps, refused)
+		case refuse && (maps != 0 || refused != 1):
+			t.Fatalf("refused mappings: %d made, %d refused (want 1: a table whose mapping failed stays on its file)", maps, refused)
+		}
+		if err := db.ScanKeys(nil, 10, func([]byte) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if maps2, _, refused2 := cfs.counts(); maps2 != maps || refused2 != refused {
+			t.Fatalf("a second scan mapped again: %d maps, %d refused, after %d, %d", maps2, refused2, maps, refused)
 		}
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
@@ -158,46 +165,160 @@ func TestTableMapsForScans(t *testing.T) {
 	}
 }
 
-// TestTableConcurrentSwitch: lookups and scans from many goroutines
-// while the table switches to its mapping (run with -race).
+// TestTableConcurrentSwitch: on real files, with real mappings, lookups,
+// scans and stats from several goroutines while a writer's flushes and
+// merges (in the background, for an unsynced handle) and compactions
+// replace the tables under them, switching each new table from its file
+// to its mapping and releasing the old ones (run with -race).
 func TestTableConcurrentSwitch(t *testing.T) {
-	cfs := &countingFS{FS: tableStore(t, 2000)}
-	db, err := Open("/kv-table", &Options{FS: cfs, LockTimeout: -1, ReadOnly: true})
+	for _, noSync := range []bool{true, false} {
+		writes := 3000
+		if !noSync {
+			writes = 300 // an fdatasync each
+		}
+		db, err := Open(t.TempDir(), &Options{FlushThreshold: 16 << 10, NoSync: noSync, LockTimeout: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for g := range 4 {
+			wg.Go(func() {
+				for i := 0; !stop.Load(); i++ {
+					k := (i*7 + g) % writes
+					v, err := db.Get(fmt.Appendf(nil, "key%05d", k))
+					if err != nil && !errors.Is(err, ErrNotFound) || err == nil && !strings.HasPrefix(string(v), fmt.Sprintf("value %d ", k)) {
+						errs <- fmt.Errorf("key%05d = %.20q %v", k, v, err)
+						return
+					}
+					if i%100 == 0 {
+						n := 0
+						err := db.ScanKeys([]byte("key0"), 50, func([]byte) error { n++; return nil })
+						if err == nil {
+							_, err = db.Stats()
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			})
+		}
+		for i := range writes {
+			if err := db.Set(fmt.Appendf(nil, "key%05d", i), fmt.Appendf(nil, "value %d %0100d", i, i)); err != nil {
+				t.Fatal(err)
+			}
+			if i%(writes/4) == writes/8 {
+				if _, err := db.Compact(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		stop.Store(true)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		for i := range writes {
+			if v, err := db.Get(fmt.Appendf(nil, "key%05d", i)); err != nil || !strings.HasPrefix(string(v), fmt.Sprintf("value %d ", i)) {
+				t.Fatalf("noSync %v: key%05d = %.20q %v", noSync, i, v, err)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fdFS tracks the files it opened that are not closed yet, and can fail
+// opening logs for writing.
+type fdFS struct {
+	vfs.FS
+	mu        sync.Mutex
+	open      map[*fdFile]string
+	failWALRW bool
+}
+
+type fdFile struct {
+	vfs.File
+	fs *fdFS
+}
+
+func (f *fdFile) Close() error {
+	f.fs.mu.Lock()
+	delete(f.fs.open, f)
+	f.fs.mu.Unlock()
+	return f.File.Close()
+}
+
+func (c *fdFS) track(name string, f vfs.File, err error) (vfs.File, error) {
+	if err != nil {
+		return nil, err
+	}
+	ff := &fdFile{f, c}
+	c.mu.Lock()
+	c.open[ff] = name
+	c.mu.Unlock()
+	return ff, nil
+}
+
+func (c *fdFS) Open(name string) (vfs.File, error) {
+	f, err := c.FS.Open(name)
+	return c.track(name, f, err)
+}
+
+func (c *fdFS) OpenRW(name string) (vfs.File, error) {
+	c.mu.Lock()
+	fail := c.failWALRW && strings.HasSuffix(name, ".wal")
+	c.mu.Unlock()
+	if fail {
+		return nil, vfs.EIO
+	}
+	f, err := c.FS.OpenRW(name)
+	return c.track(name, f, err)
+}
+
+func (c *fdFS) Create(name string) (vfs.File, error) {
+	f, err := c.FS.Create(name)
+	return c.track(name, f, err)
+}
+
+func (c *fdFS) stillOpen() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, n := range c.open {
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestRewriteFailureReleasesTables: a compaction that fails after its new
+// manifest is durable (opening the new log) breaks the handle, and Close
+// still closes every file, the replaced tables' included.
+func TestRewriteFailureReleasesTables(t *testing.T) {
+	fsys := &fdFS{FS: tableStore(t, 500), open: map[*fdFile]string{}}
+	db, err := Open("/kv-table", &Options{FS: fsys, LockTimeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 200 {
-				k := (g*200 + i) % 2000
-				if g == 7 && i%50 == 0 {
-					if err := db.ScanKeys([]byte("key01"), 5, func([]byte) error { return nil }); err != nil {
-						errs <- err
-						return
-					}
-				}
-				v, err := db.Get(fmt.Appendf(nil, "key%05d", k))
-				if err != nil || string(v) != fmt.Sprintf("value %d", k) {
-					errs <- fmt.Errorf("key%05d = %q %v", k, v, err)
-					return
-				}
-			}
-		}()
+	for i := range 10 {
+		if err := db.Set(fmt.Appendf(nil, "x%d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+	fsys.mu.Lock()
+	fsys.failWALRW = true
+	fsys.mu.Unlock()
+	if _, err := db.Compact(); !errors.Is(err, vfs.EIO) {
+		t.Fatalf("Compact with the new log failing to open: %v", err)
 	}
-	if maps, _, _ := cfs.counts(); maps != 1 {
-		t.Fatalf("%d mappings, want 1", maps)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
+	db.Close()
+	if open := fsys.stillOpen(); len(open) > 0 {
+		t.Fatalf("after Close, files still open: %v", open)
 	}
 }
 

@@ -16,8 +16,9 @@ import (
 // Open) or from its file a piece at a time (OpenAt). Opening checks the
 // footer and the chunk checksums. Index and filter chunks are checked
 // against their CRC the first time they are touched, and remembered as
-// checked (a reader of the file keeps the chunks it read); data blocks
-// likewise, or every time a reader of the file reads one. So a one-shot
+// checked (a reader of the file keeps up to 256 chunks it read, then
+// starts again); data blocks likewise, or every time a reader of the file
+// reads one. So a one-shot
 // lookup reads and checks a handful of pages whatever the table's size.
 // A Reader is safe for concurrent use.
 type Reader struct {
@@ -277,7 +278,9 @@ func (r *Reader) seekBlock(key []byte) (int, error) {
 		// The first top entry >= key closes the TopStride blocks that
 		// hold the answer; none means the key is above the table.
 		if r.file != nil {
-			r.prefetch(r.topStart, r.f.indexLen-r.topStart)
+			if err := r.prefetch(r.topStart, r.f.indexLen-r.topStart); err != nil {
+				return 0, err
+			}
 		}
 		j, err := searchKeys(0, r.topN, r.topKey, key)
 		if err != nil || j == r.topN {
