@@ -258,8 +258,10 @@ func (db *DB) openReadWrite() error {
 	}
 	db.lock = lock
 	man, err := db.readManifest()
+	created := false
 	if errors.Is(err, fs.ErrNotExist) {
 		man, err = db.create()
+		created = true
 	}
 	if err != nil {
 		return err
@@ -285,8 +287,9 @@ func (db *DB) openReadWrite() error {
 	//   - the directory: a manifest that may be unsynced names a log with
 	//     no record yet (every rewrite starts a fresh log or keeps one
 	//     whose records were appended after such a sync), so the first
-	//     append to an empty log syncs the directory first.
-	db.dirDurable = db.walEnd > wal.HeaderSize
+	//     append to an empty log syncs the directory first, unless this
+	//     open created the store: create's manifest.Write synced it.
+	db.dirDurable = created || db.walEnd > wal.HeaderSize
 	if db.walEnd > db.opts.FlushThreshold {
 		// A log left over the threshold (a flush that failed or was cut
 		// short) is flushed now, so every open stays bounded.

@@ -558,3 +558,59 @@ func (o opNames) List(d string) ([]string, error)     { o.rec("List"); return o.
 func (o opNames) Stat(n string) (vfs.FileInfo, error) { o.rec("Stat"); return o.FS.Stat(n) }
 func (o opNames) MkdirAll(d string) error             { o.rec("MkdirAll"); return o.FS.MkdirAll(d) }
 func (o opNames) SyncDir(d string) error              { o.rec("SyncDir"); return o.FS.SyncDir(d) }
+
+// TestFirstWriteSyncs: a one-shot write into a new store syncs the new
+// directory's parent once and the store's directory once (creating the
+// store: the manifest's rename), and the log once for the record; a
+// one-shot write into a store whose log has records syncs only the log,
+// and into one whose log is empty (after a compaction, say), the
+// directory first. A power loss then keeps every acknowledged write.
+func TestFirstWriteSyncs(t *testing.T) {
+	mem := vfs.NewMemFS()
+	oneShot := func(key string) map[string]int {
+		t.Helper()
+		var names []string
+		db, err := kv.Open(memDir, memOptions(opNames{mem, &names}, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Set([]byte(key), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		n := map[string]int{}
+		for _, name := range names {
+			n[name]++
+		}
+		return n
+	}
+	check := func(what string, got map[string]int, syncDir, sync int) {
+		t.Helper()
+		// Sync: the new log's creation (one), its records' fdatasync,
+		// the manifest's temporary file.
+		if got["SyncDir"] != syncDir || got["Sync"] != sync {
+			t.Errorf("%s: %d directory syncs and %d file syncs, want %d and %d", what, got["SyncDir"], got["Sync"], syncDir, sync)
+		}
+	}
+	// Parent and store directory; the log's header, the manifest's
+	// temporary file, the record.
+	check("first write into a new store", oneShot("a"), 2, 3)
+	check("a write into a store whose log has a record", oneShot("b"), 0, 1)
+	db, err := kv.Open(memDir, memOptions(mem, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	check("the first write after a compaction", oneShot("c"), 1, 1)
+	for _, frac := range []float64{0, 1} {
+		crashed := mem.Crash(vfs.CrashOptions{UnsyncedFraction: frac})
+		if err := openAndCheck(crashed, memOptions(crashed, 0), state{"a": "v", "b": "v", "c": "v"}, nil); err != nil {
+			t.Errorf("crash(%v): %v", frac, err)
+		}
+	}
+}
