@@ -58,6 +58,10 @@ type DB struct {
 	// (takeSpare).
 	spareMu sync.Mutex
 	spare   *ownedBatch
+	// sorted is the memory of the last batch a synced ingest sorted,
+	// cleared, for the next (ingest); held until a batch a quarter of its
+	// size or smaller lets it go. Guarded by mu.
+	sorted []wal.Op
 }
 
 // Open opens the store in dir, creating it (for a read-write handle) when

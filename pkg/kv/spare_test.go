@@ -136,3 +136,48 @@ func TestOwnBatchCopies(t *testing.T) {
 		spare = got
 	}
 }
+
+// TestSyncedIngestReusesSortMemory: a synced handle sorts each ingested
+// batch into the memory of the last one, and keeps none of the caller's
+// keys or values alive there in between.
+func TestSyncedIngestReusesSortMemory(t *testing.T) {
+	db, err := Open("/kv-sorted", &Options{FS: vfs.NewMemFS(), LockTimeout: -1, FlushThreshold: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var first unsafe.Pointer
+	for round := range 3 {
+		var b Batch
+		for i := range 200 {
+			b.Set(fmt.Appendf(nil, "key%03d", (i*7+round)%200), fmt.Appendf(nil, "round %d value %d", round, i))
+		}
+		if !db.ingests(b.ops) {
+			t.Fatal("the batch is not ingest-sized: the test misses its path")
+		}
+		if err := db.Apply(&b); err != nil {
+			t.Fatal(err)
+		}
+		db.mu.RLock()
+		kept := db.sorted[:cap(db.sorted)]
+		p := unsafe.Pointer(unsafe.SliceData(kept))
+		for i, op := range kept {
+			if op.Key != nil || op.Value != nil {
+				t.Errorf("round %d: sort memory entry %d still points at %q", round, i, op.Key)
+				break
+			}
+		}
+		db.mu.RUnlock()
+		if round == 0 {
+			first = p
+		} else if p != first {
+			t.Errorf("round %d: the sort used fresh memory", round)
+		}
+		for i := range 200 {
+			k := fmt.Appendf(nil, "key%03d", (i*7+round)%200)
+			if v, err := db.Get(k); err != nil || string(v) != fmt.Sprintf("round %d value %d", round, i) {
+				t.Fatalf("round %d: %s = %q %v", round, k, v, err)
+			}
+		}
+	}
+}
