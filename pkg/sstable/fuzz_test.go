@@ -302,14 +302,14 @@ func tableSeeds() []tableSeed {
 	indexOutside := func() []byte {
 		b := one()
 		r, _ := Open(b)
-		pos := r.metaOff + int64(binary.LittleEndian.Uint32(r.offsets))
+		pos := r.metaOff + int64(binary.LittleEndian.Uint32(r.meta[r.ixLen:]))
 		b[pos+2] = 0x7f // keylen(1) key(1) offset(1): offset 127 > data
 		return b
 	}
 	offsetsOutside := func() []byte {
 		b := one()
 		r, _ := Open(b)
-		binary.LittleEndian.PutUint32(b[r.metaOff+int64(len(r.index)):], 1<<30)
+		binary.LittleEndian.PutUint32(b[r.metaOff+int64(r.ixLen):], 1<<30)
 		return b
 	}
 	longKey := bytes.Repeat([]byte("k"), wal.MaxKeySize+1)

@@ -18,9 +18,8 @@ import (
 // against their CRC the first time they are touched, and remembered as
 // checked (a reader of the file keeps up to 256 chunks it read, then
 // starts again); data blocks likewise, or every time a reader of the file
-// reads one. So a one-shot
-// lookup reads and checks a handful of pages whatever the table's size.
-// A Reader is safe for concurrent use.
+// reads one. So a one-shot lookup reads and checks a handful of pages
+// whatever the table's size. A Reader is safe for concurrent use.
 type Reader struct {
 	f       footer
 	size    int64
@@ -28,13 +27,10 @@ type Reader struct {
 	metaLen uint64
 	ixLen   uint64 // length of the index entries, before their offsets
 	sums    []byte
-	// A mapped reader's bytes: the table, its meta region (index followed
-	// by the bloom filter) and parts of it. All nil for a file reader.
-	data    []byte
-	meta    []byte
-	index   []byte // index entries, without the offsets array
-	offsets []byte
-	bloom   []byte
+	// A mapped reader's bytes: the table and its meta region (index
+	// followed by the bloom filter). Both nil for a file reader.
+	data []byte
+	meta []byte
 	// A file reader's file, and the meta chunks it has read and checked.
 	file   io.ReaderAt
 	chunks chunkCache
@@ -68,9 +64,6 @@ func Open(data []byte) (*Reader, error) {
 	}
 	r.data = data
 	r.meta = data[r.metaOff : uint64(r.metaOff)+r.metaLen]
-	r.index = r.meta[:r.ixLen]
-	r.offsets = r.meta[r.ixLen : r.ixLen+4*f.blocks]
-	r.bloom = r.meta[f.indexLen:]
 	r.checkedMeta.init(int(chunkCount(r.metaLen)))
 	r.checkedBlocks.init(int(f.blocks))
 	return r, nil
