@@ -32,9 +32,10 @@ type table struct {
 	lookups atomic.Int64
 	mapMu   sync.Mutex
 	unmap   func() error // nil until mapped
-	// mapFailed is set once a mapping failed: the table stays on its
-	// file rather than try again at every scan.
-	mapFailed bool
+	// noMap is set once a mapping failed (the table stays on its file
+	// rather than try again at every scan) or when the filesystem's Map
+	// would read the whole table into memory (vfs.MapCopies).
+	noMap bool
 }
 
 // reader returns the reader for one lookup.
@@ -54,18 +55,24 @@ func (t *table) mapped() *sstable.Reader {
 	t.mapMu.Lock()
 	defer t.mapMu.Unlock()
 	r := t.r.Load()
-	if t.unmap != nil || t.mapFailed {
+	if t.unmap != nil || t.noMap {
+		return r
+	}
+	if vfs.MapCopies(t.fs) {
+		// "Mapping" would read the whole table into memory: the file
+		// reader reads the pieces it needs instead, scans included.
+		t.noMap = true
 		return r
 	}
 	data, unmap, err := t.fs.Map(t.path)
 	if err != nil {
-		t.mapFailed = true
+		t.noMap = true
 		return r
 	}
 	mr, err := sstable.Open(data)
 	if err != nil || mr.Size() != r.Size() {
 		_ = unmap()
-		t.mapFailed = true
+		t.noMap = true
 		return r
 	}
 	t.unmap = unmap

@@ -11,15 +11,19 @@ import (
 	"github.com/kvtool/kv/pkg/vfs"
 )
 
-// countingFS counts the mappings it makes and can refuse them.
+// countingFS counts the mappings it makes and can refuse them, or say
+// that its Map copies files whole.
 type countingFS struct {
 	vfs.FS
 	mu      sync.Mutex
 	maps    int
 	refuse  bool
+	copies  bool
 	unmaps  int
 	refused int
 }
+
+func (c *countingFS) MapCopies() bool { return c.copies }
 
 func (c *countingFS) Map(name string) ([]byte, func() error, error) {
 	c.mu.Lock()
@@ -162,6 +166,38 @@ func TestTableMapsForScans(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestTableStaysOnFileWhenMapCopies: where Map would read a table whole
+// (Windows), a table is never mapped: lookups past mapAfter and scans read
+// the file, with the same answers.
+func TestTableStaysOnFileWhenMapCopies(t *testing.T) {
+	cfs := &countingFS{FS: tableStore(t, 3000), copies: true}
+	db, err := Open("/kv-table", &Options{FS: cfs, LockTimeout: -1, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range 3 * mapAfter {
+		k := fmt.Appendf(nil, "key%05d", i*61)
+		if v, err := db.Get(k); err != nil || string(v) != fmt.Sprintf("value %d", i*61) {
+			t.Fatalf("%s = %q %v", k, v, err)
+		}
+	}
+	n := 0
+	err = db.Scan(nil, func(e Entry) error {
+		if want := fmt.Sprintf("key%05d", n); string(e.Key) != want {
+			return fmt.Errorf("entry %d is %q, want %q", n, e.Key, want)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != 3000 {
+		t.Fatalf("scan: %d entries, %v", n, err)
+	}
+	if maps, _, refused := cfs.counts(); maps != 0 || refused != 0 {
+		t.Fatalf("%d mappings made, %d tried: want none", maps, refused)
 	}
 }
 

@@ -45,3 +45,6 @@ func ownerUID(st os.FileInfo) int {
 	}
 	return -1
 }
+
+// MapCopies implements MapCopier: Map maps the file.
+func (osFS) MapCopies() bool { return false }

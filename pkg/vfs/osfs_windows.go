@@ -26,3 +26,6 @@ func mapFile(f *os.File) ([]byte, func() error, error) {
 func syncDir(string) error { return nil }
 
 func ownerUID(os.FileInfo) int { return -1 }
+
+// MapCopies implements MapCopier: Map reads the file whole (mapFile).
+func (osFS) MapCopies() bool { return true }

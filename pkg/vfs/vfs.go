@@ -66,6 +66,20 @@ type FS interface {
 	Lock(name string, exclusive, create bool, timeout time.Duration) (io.Closer, error)
 }
 
+// MapCopier is implemented by a filesystem whose Map may read a file whole
+// into memory rather than map it: the OS filesystem on platforms without
+// mmap here (Windows). A caller that needs a few pieces of a large file
+// had better read them then (see MapCopies).
+type MapCopier interface {
+	MapCopies() bool
+}
+
+// MapCopies reports whether fs's Map reads files whole into memory.
+func MapCopies(fs FS) bool {
+	c, ok := fs.(MapCopier)
+	return ok && c.MapCopies()
+}
+
 // FileInfo is what Stat reports.
 type FileInfo struct {
 	Size  int64

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -231,5 +232,32 @@ func TestCrashHoles(t *testing.T) {
 	}
 	if !holeBeforeData {
 		t.Fatal("no seed zeroed a sector before one it kept")
+	}
+}
+
+// TestMapCopies: the OS filesystem's Map maps files where the platform
+// has mmap here (unix) and reads them whole elsewhere, and says so; a
+// filesystem that does not say is taken to map.
+func TestMapCopies(t *testing.T) {
+	data := []byte("mapped bytes")
+	dir := t.TempDir()
+	f, err := Default.Create(dir + "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	got, release, err := Default.Map(dir + "/f")
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Map: %q %v", got, err)
+	}
+	release()
+	if want := runtime.GOOS == "windows" || !unixLike; MapCopies(Default) != want {
+		t.Errorf("MapCopies(Default) = %v on %s, want %v", MapCopies(Default), runtime.GOOS, want)
+	}
+	if MapCopies(NewMemFS()) {
+		t.Error("MapCopies(MemFS) = true: MemFS stands for a mapping filesystem")
 	}
 }
