@@ -404,3 +404,63 @@ func TestTableReadError(t *testing.T) {
 		t.Fatalf("Get after the device recovered: %q %v", v, err)
 	}
 }
+
+// TestReadOnlyLogReadOrMapped: a read-only open reads a small log and
+// maps one from mapLogFrom (unless Map would copy it anyway), replays
+// either the same, and releases the mapping at Close.
+func TestReadOnlyLogReadOrMapped(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		writes int
+		copies bool
+		maps   int
+	}{
+		{"small log", 10, false, 0},
+		{"large log", 3000, false, 1},
+		{"large log, Map copies", 3000, true, 0},
+	} {
+		mem := vfs.NewMemFS()
+		db, err := Open("/kv-log", &Options{FS: mem, LockTimeout: -1, FlushThreshold: 4 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b Batch
+		for i := range tc.writes {
+			b.Set(fmt.Appendf(nil, "key%05d", i), fmt.Appendf(nil, "value %d %0100d", i, i))
+			if b.Len() == 100 || i == tc.writes-1 {
+				if err := db.Apply(&b); err != nil {
+					t.Fatal(err)
+				}
+				b.Reset()
+			}
+		}
+		st, err := db.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Tables) != 0 || (st.LogBytes >= mapLogFrom) != (tc.writes > 100) {
+			t.Fatalf("%s: %d tables, log of %d bytes: not what the test needs", tc.name, len(st.Tables), st.LogBytes)
+		}
+		db.Close()
+		cfs := &countingFS{FS: mem, copies: tc.copies}
+		db, err = Open("/kv-log", &Options{FS: cfs, LockTimeout: -1, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if maps, _, _ := cfs.counts(); maps != tc.maps {
+			t.Errorf("%s: %d mappings at open, want %d", tc.name, maps, tc.maps)
+		}
+		for i := range tc.writes {
+			k := fmt.Appendf(nil, "key%05d", i)
+			if v, err := db.Get(k); err != nil || !strings.HasPrefix(string(v), fmt.Sprintf("value %d ", i)) {
+				t.Fatalf("%s: %s = %.20q %v", tc.name, k, v, err)
+			}
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, unmaps, _ := cfs.counts(); unmaps != tc.maps {
+			t.Errorf("%s: %d unmaps at Close, want %d", tc.name, unmaps, tc.maps)
+		}
+	}
+}
