@@ -62,8 +62,9 @@ type DB struct {
 	spareMu sync.Mutex
 	spare   *ownedBatch
 	// sorted is the memory of the last batch a synced ingest sorted,
-	// cleared, for the next (ingest); held until a batch a quarter of its
-	// size or smaller lets it go. Guarded by mu.
+	// cleared, for the next (ingest): kept through a run of ingests (a
+	// bulk load), let go by any other write, Sync, Close, or an ingest a
+	// quarter of its size or smaller. Guarded by mu.
 	sorted []wal.Op
 }
 
@@ -158,7 +159,12 @@ func (db *DB) readLog(path string) ([]byte, func() error, error) {
 		return nil, nil, err
 	}
 	if st.Size >= mapLogFrom && !vfs.MapCopies(db.fs) {
-		return db.fs.Map(path)
+		data, release, err := db.fs.Map(path)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return data, release, err
+		}
+		// Mapping only saves time (address space, a filesystem that
+		// refuses mmap): read the log instead.
 	}
 	data, err := vfs.ReadFile(db.fs, path)
 	return data, func() error { return nil }, err
@@ -268,14 +274,16 @@ func (db *DB) tableError(name string, err error) error {
 }
 
 func (db *DB) openReadWrite() error {
+	parentSynced := false
 	if _, err := db.fs.Stat(db.dir); errors.Is(err, fs.ErrNotExist) {
 		if err := db.fs.MkdirAll(db.dir); err != nil {
 			return fmt.Errorf("create data directory: %w", err)
 		}
 		// The new directory's own entry must survive a crash too.
-		if err := db.fs.SyncDir(filepath.Dir(filepath.Clean(db.dir))); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
+		if err := db.syncParent(); err != nil {
+			return err
 		}
+		parentSynced = true
 	} else if err != nil {
 		// Not "does not exist" from the lock file later: the real cause.
 		return fmt.Errorf("data directory: %w", err)
@@ -290,6 +298,12 @@ func (db *DB) openReadWrite() error {
 	if errors.Is(err, fs.ErrNotExist) {
 		man, err = db.create()
 		created = true
+		if err == nil && !parentSynced {
+			// A directory made before (by the user, or by an open that
+			// died before syncing its parent): its entry must be
+			// durable before the store in it acknowledges a write.
+			err = db.syncParent()
+		}
 	}
 	if err != nil {
 		return err
@@ -327,6 +341,14 @@ func (db *DB) openReadWrite() error {
 }
 
 // create initialises an empty store: a log, then the manifest naming it.
+// syncParent makes the data directory's entry in its parent durable.
+func (db *DB) syncParent() error {
+	if err := db.fs.SyncDir(filepath.Dir(filepath.Clean(db.dir))); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	return nil
+}
+
 func (db *DB) create() (*manifest.Manifest, error) {
 	names, err := db.orphans()
 	if err != nil {
@@ -472,6 +494,7 @@ func (db *DB) Close() error {
 	db.lockWriter()
 	defer db.unlockWriter()
 	db.takeSpare()
+	db.sorted = nil
 	if db.closed {
 		return ErrClosed
 	}

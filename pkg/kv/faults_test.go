@@ -597,6 +597,17 @@ func TestFirstWriteSyncs(t *testing.T) {
 	// Parent and store directory; the log's header, the manifest's
 	// temporary file, the record.
 	check("first write into a new store", oneShot("a"), 2, 3)
+	// A directory made before the store: its entry in the parent is
+	// synced all the same.
+	{
+		saved := mem
+		mem = vfs.NewMemFS()
+		if err := mem.MkdirAll(memDir); err != nil {
+			t.Fatal(err)
+		}
+		check("first write into an existing empty directory", oneShot("a"), 2, 3)
+		mem = saved
+	}
 	check("a write into a store whose log has a record", oneShot("b"), 0, 1)
 	db, err := kv.Open(memDir, memOptions(mem, 0))
 	if err != nil {

@@ -381,11 +381,12 @@ func (db *DB) ingest(ops []wal.Op) error {
 		dst = nil // far larger than needed: let it go
 	}
 	sorted := sortBatchInto(dst, ops)
-	err := db.ingestSorted(sorted)
-	// The batch's keys and values are the caller's: not kept alive.
-	clear(sorted)
-	db.sorted = sorted[:0]
-	return err
+	defer func() {
+		// The batch's keys and values are the caller's: not kept alive.
+		clear(sorted)
+		db.sorted = sorted[:0]
+	}()
+	return db.ingestSorted(sorted)
 }
 
 // ingestSorted is ingest for a batch that sortBatch has sorted.

@@ -138,8 +138,9 @@ func TestOwnBatchCopies(t *testing.T) {
 }
 
 // TestSyncedIngestReusesSortMemory: a synced handle sorts each ingested
-// batch into the memory of the last one, and keeps none of the caller's
-// keys or values alive there in between.
+// batch into the memory of the last one, keeps none of the caller's keys
+// or values alive there in between, and lets the memory go when the run
+// of ingests ends.
 func TestSyncedIngestReusesSortMemory(t *testing.T) {
 	db, err := Open("/kv-sorted", &Options{FS: vfs.NewMemFS(), LockTimeout: -1, FlushThreshold: 1000})
 	if err != nil {
@@ -179,5 +180,34 @@ func TestSyncedIngestReusesSortMemory(t *testing.T) {
 				t.Fatalf("round %d: %s = %q %v", round, k, v, err)
 			}
 		}
+	}
+	// Any other write ends the run of ingests, and lets the memory go;
+	// so does Sync.
+	sorted := func() []wal.Op {
+		db.mu.RLock()
+		defer db.mu.RUnlock()
+		return db.sorted
+	}
+	if err := db.Set([]byte("small"), []byte("write")); err != nil {
+		t.Fatal(err)
+	}
+	if sorted() != nil {
+		t.Error("a small write kept the sort memory")
+	}
+	var b Batch
+	for i := range 200 {
+		b.Set(fmt.Appendf(nil, "key%03d", i), []byte("again"))
+	}
+	if err := db.Apply(&b); err != nil {
+		t.Fatal(err)
+	}
+	if sorted() == nil {
+		t.Fatal("an ingest kept no sort memory")
+	}
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if sorted() != nil {
+		t.Error("Sync kept the sort memory")
 	}
 }

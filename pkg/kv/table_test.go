@@ -15,12 +15,14 @@ import (
 // that its Map copies files whole.
 type countingFS struct {
 	vfs.FS
-	mu      sync.Mutex
-	maps    int
-	refuse  bool
-	copies  bool
-	unmaps  int
-	refused int
+	mu     sync.Mutex
+	maps   int
+	refuse bool // table mappings
+	// refuseLog refuses log mappings.
+	refuseLog bool
+	copies    bool
+	unmaps    int
+	refused   int
 }
 
 func (c *countingFS) MapCopies() bool { return c.copies }
@@ -28,7 +30,7 @@ func (c *countingFS) MapCopies() bool { return c.copies }
 func (c *countingFS) Map(name string) ([]byte, func() error, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.refuse && strings.HasSuffix(name, ".sst") {
+	if c.refuse && strings.HasSuffix(name, ".sst") || c.refuseLog && strings.HasSuffix(name, ".wal") {
 		c.refused++
 		return nil, nil, errors.New("mapping refused")
 	}
@@ -410,14 +412,17 @@ func TestTableReadError(t *testing.T) {
 // either the same, and releases the mapping at Close.
 func TestReadOnlyLogReadOrMapped(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		writes int
-		copies bool
-		maps   int
+		name      string
+		writes    int
+		copies    bool
+		refuseLog bool
+		maps      int
 	}{
-		{"small log", 10, false, 0},
-		{"large log", 3000, false, 1},
-		{"large log, Map copies", 3000, true, 0},
+		{"small log", 10, false, false, 0},
+		{"large log", 3000, false, false, 1},
+		{"large log, Map copies", 3000, true, false, 0},
+		// Mapping only saves time: the log is read instead.
+		{"large log, mapping refused", 3000, false, true, 0},
 	} {
 		mem := vfs.NewMemFS()
 		db, err := Open("/kv-log", &Options{FS: mem, LockTimeout: -1, FlushThreshold: 4 << 20})
@@ -442,13 +447,13 @@ func TestReadOnlyLogReadOrMapped(t *testing.T) {
 			t.Fatalf("%s: %d tables, log of %d bytes: not what the test needs", tc.name, len(st.Tables), st.LogBytes)
 		}
 		db.Close()
-		cfs := &countingFS{FS: mem, copies: tc.copies}
+		cfs := &countingFS{FS: mem, copies: tc.copies, refuseLog: tc.refuseLog}
 		db, err = Open("/kv-log", &Options{FS: cfs, LockTimeout: -1, ReadOnly: true})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if maps, _, _ := cfs.counts(); maps != tc.maps {
-			t.Errorf("%s: %d mappings at open, want %d", tc.name, maps, tc.maps)
+		if maps, _, refused := cfs.counts(); maps != tc.maps || tc.refuseLog && refused != 1 {
+			t.Errorf("%s: %d mappings at open, %d refused; want %d", tc.name, maps, refused, tc.maps)
 		}
 		for i := range tc.writes {
 			k := fmt.Appendf(nil, "key%05d", i)

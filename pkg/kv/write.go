@@ -303,6 +303,8 @@ func (db *DB) writeLog(rec []byte) error {
 // publish makes a record writeLog wrote, of n operations, part of what
 // readers see. The caller holds both locks.
 func (db *DB) publish(rec []byte, n int) {
+	// A run of ingests has ended: its sort memory is let go (see ingest).
+	db.sorted = nil
 	if !db.opts.NoSync {
 		db.dirDurable, db.walSynced = true, true
 	}
@@ -395,8 +397,9 @@ func (db *DB) Sync() error {
 	// A Sync ends a run of batches: the memory kept for the next one
 	// (takeSpare) is let go, so that a long-lived handle does not hold a
 	// large batch's worth of it. Under the locks, no table being written
-	// can put it back.
+	// can put it back. Likewise a synced ingest's sort memory.
 	db.takeSpare()
+	db.sorted = nil
 	if err := db.writable(); err != nil {
 		return err
 	}

@@ -145,6 +145,9 @@ func (e *ErrorFS) Open(name string) (File, error) {
 	return e.wrap(e.FS.Open(name))
 }
 
+// MapCopies implements MapCopier for the filesystem it wraps.
+func (e *ErrorFS) MapCopies() bool { return MapCopies(e.FS) }
+
 // Map implements FS.
 func (e *ErrorFS) Map(name string) ([]byte, func() error, error) {
 	if err := e.op(); err != nil {
