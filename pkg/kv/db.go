@@ -170,10 +170,20 @@ func (db *DB) readLog(path string) ([]byte, func() error, error) {
 	return data, func() error { return nil }, err
 }
 
+// replayRecordGuess is the record size replayLog sizes the memtable's
+// record list for: a small write's (BenchmarkOpenGetFullLog's records are
+// 130 bytes). A log of larger records gets a list too long, by at most a
+// fifth of the log's size.
+const replayRecordGuess = 128
+
 // replayLog checks the log's records and gives them to a fresh memtable,
 // which aliases data.
 func (db *DB) replayLog(data []byte) (wal.Result, error) {
 	db.mem = newMemtable()
+	// Room for the records of a log of small writes (about 130 bytes a
+	// record) at once: growing the list one doubling at a time, copying
+	// and collecting each, took about a tenth of replaying a full log.
+	db.mem.records = make([][]byte, 0, len(data)/replayRecordGuess)
 	return wal.ScanPayloads(data, func(r wal.Record) error {
 		db.mem.apply(r.Payload)
 		db.walOps += wal.PayloadCount(r.Payload)
