@@ -77,6 +77,23 @@ func tableStore(t *testing.T, n int) *vfs.MemFS {
 	return mem
 }
 
+// scanTableStore scans the store tableStore wrote with n keys, and
+// reports any key out of place or missing.
+func scanTableStore(db *DB, n int) error {
+	i := 0
+	err := db.Scan(nil, func(e Entry) error {
+		if want := fmt.Sprintf("key%05d", i); string(e.Key) != want {
+			return fmt.Errorf("scan: entry %d is %q, want %q", i, e.Key, want)
+		}
+		i++
+		return nil
+	})
+	if err == nil && i != n {
+		err = fmt.Errorf("scan gave %d entries, want %d", i, n)
+	}
+	return err
+}
+
 // TestTableMapsAfterLookups: a handle reads its tables from their files
 // for the first mapAfter-1 lookups, maps each table on its mapAfter-th
 // one, answers the same before and after, and unmaps at Close.
@@ -135,16 +152,8 @@ func TestTableMapsForScans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
-		err = db.Scan(nil, func(e Entry) error {
-			if want := fmt.Sprintf("key%05d", n); string(e.Key) != want {
-				return fmt.Errorf("entry %d is %q, want %q", n, e.Key, want)
-			}
-			n++
-			return nil
-		})
-		if err != nil || n != 3000 {
-			t.Fatalf("refuse %v: scan gave %d entries, %v", refuse, n, err)
+		if err := scanTableStore(db, 3000); err != nil {
+			t.Fatalf("refuse %v: %v", refuse, err)
 		}
 		for i := range 2 * mapAfter {
 			k := fmt.Appendf(nil, "key%05d", i*31)
@@ -187,16 +196,8 @@ func TestTableStaysOnFileWhenMapCopies(t *testing.T) {
 			t.Fatalf("%s = %q %v", k, v, err)
 		}
 	}
-	n := 0
-	err = db.Scan(nil, func(e Entry) error {
-		if want := fmt.Sprintf("key%05d", n); string(e.Key) != want {
-			return fmt.Errorf("entry %d is %q, want %q", n, e.Key, want)
-		}
-		n++
-		return nil
-	})
-	if err != nil || n != 3000 {
-		t.Fatalf("scan: %d entries, %v", n, err)
+	if err := scanTableStore(db, 3000); err != nil {
+		t.Fatal(err)
 	}
 	if maps, _, refused := cfs.counts(); maps != 0 || refused != 0 {
 		t.Fatalf("%d mappings made, %d tried: want none", maps, refused)
