@@ -171,18 +171,17 @@ func (db *DB) readLog(path string) ([]byte, func() error, error) {
 }
 
 // replayRecordGuess is the record size replayLog sizes the memtable's
-// record list for: a small write's (BenchmarkOpenGetFullLog's records are
-// 130 bytes). A log of larger records gets a list too long, by at most a
-// fifth of the log's size.
+// record list for, so that it is made once instead of grown a doubling
+// at a time (copied, zeroed and scanned by the collector at each step:
+// about half of a one-shot open of a store with a full log of small
+// writes, whose records are about 130 bytes). A log of larger records gets
+// a list too long, by at most a fifth of the log's size.
 const replayRecordGuess = 128
 
 // replayLog checks the log's records and gives them to a fresh memtable,
 // which aliases data.
 func (db *DB) replayLog(data []byte) (wal.Result, error) {
 	db.mem = newMemtable()
-	// Room for the records of a log of small writes (about 130 bytes a
-	// record) at once: growing the list one doubling at a time, copying
-	// and collecting each, took about a tenth of replaying a full log.
 	db.mem.records = make([][]byte, 0, len(data)/replayRecordGuess)
 	return wal.ScanPayloads(data, func(r wal.Record) error {
 		db.mem.apply(r.Payload)
@@ -266,7 +265,7 @@ func (db *DB) openTable(num uint64, size int64) (*table, error) {
 		f.Close()
 		return nil, db.tableError(name, err)
 	}
-	t := &table{num: num, path: db.path(name), fs: db.fs, file: f}
+	t := &table{num: num, path: db.path(name), fs: db.fs, file: f, noMap: vfs.MapCopies(db.fs)}
 	t.r.Store(r)
 	return t, nil
 }
@@ -350,7 +349,6 @@ func (db *DB) openReadWrite() error {
 	return nil
 }
 
-// create initialises an empty store: a log, then the manifest naming it.
 // syncParent makes the data directory's entry in its parent durable.
 func (db *DB) syncParent() error {
 	if err := db.fs.SyncDir(filepath.Dir(filepath.Clean(db.dir))); err != nil {
@@ -359,6 +357,7 @@ func (db *DB) syncParent() error {
 	return nil
 }
 
+// create initialises an empty store: a log, then the manifest naming it.
 func (db *DB) create() (*manifest.Manifest, error) {
 	names, err := db.orphans()
 	if err != nil {

@@ -47,8 +47,9 @@ func (db *DB) Stats() (Stats, error) {
 	}
 	st.DiskBytes = st.LogBytes
 	for _, t := range db.tables {
-		st.Tables = append(st.Tables, TableStats{File: tableName(t.num), Bytes: t.r.Load().Size(), Entries: t.r.Load().Entries()})
-		st.DiskBytes += t.r.Load().Size()
+		r := t.r.Load()
+		st.Tables = append(st.Tables, TableStats{File: tableName(t.num), Bytes: r.Size(), Entries: r.Entries()})
+		st.DiskBytes += r.Size()
 	}
 	// Entries beyond the live keys (overwritten values, tombstones,
 	// expired values) are what compaction drops; their share of the files

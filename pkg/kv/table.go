@@ -33,8 +33,10 @@ type table struct {
 	mapMu   sync.Mutex
 	unmap   func() error // nil until mapped
 	// noMap is set once a mapping failed (the table stays on its file
-	// rather than try again at every scan) or when the filesystem's Map
-	// would read the whole table into memory (vfs.MapCopies).
+	// rather than try again at every scan), and from the start when the
+	// filesystem's Map would read the whole table into memory
+	// (vfs.MapCopies): the file reader reads the pieces it needs instead,
+	// scans included.
 	noMap bool
 }
 
@@ -56,12 +58,6 @@ func (t *table) mapped() *sstable.Reader {
 	defer t.mapMu.Unlock()
 	r := t.r.Load()
 	if t.unmap != nil || t.noMap {
-		return r
-	}
-	if vfs.MapCopies(t.fs) {
-		// "Mapping" would read the whole table into memory: the file
-		// reader reads the pieces it needs instead, scans included.
-		t.noMap = true
 		return r
 	}
 	data, unmap, err := t.fs.Map(t.path)
