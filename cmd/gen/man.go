@@ -95,7 +95,7 @@ func manMarkdown(c *cobra.Command) string {
 # FILES
 
 *$XDG_DATA_HOME/kv* (default *~/.local/share/kv*)
-:   the default data directory: LOCK, MANIFEST, NNNNNN.wal (the write-ahead log), NNNNNN.sst (sorted tables), created 0700 with files 0600
+:   the default data directory: MANIFEST, NNNNNN.wal (the write-ahead log), NNNNNN.sst (sorted tables), created 0700 with files 0600; kv locks the directory itself (flock), so no lock file can be deleted under a running kv
 
 *$XDG_CONFIG_HOME/kv/config.yaml* (default *~/.config/kv/config.yaml*)
 :   optional config file with the keys dir, lock-timeout, sync and format

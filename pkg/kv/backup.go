@@ -37,7 +37,7 @@ func (db *DB) Backup(dest string) error {
 	}
 	out := &DB{fs: db.fs, dir: dest, opts: db.opts, mem: newMemtable()}
 	defer out.releaseAll()
-	lock, err := out.fs.Lock(out.path(LockFileName), true, true, db.opts.LockTimeout)
+	lock, err := out.fs.LockDir(dest, true, db.opts.LockTimeout)
 	if err != nil {
 		return out.lockError(err)
 	}

@@ -14,9 +14,6 @@ import (
 	"github.com/kvtool/kv/pkg/wal"
 )
 
-// LockFileName is the name of the lock file in a data directory.
-const LockFileName = "LOCK"
-
 // DB is an open store. It is safe for concurrent use by many goroutines.
 type DB struct {
 	fs   vfs.FS
@@ -104,14 +101,7 @@ func (db *DB) openReadOnly() error {
 	} else if err != nil {
 		return err
 	}
-	lock, err := db.fs.Lock(db.path(LockFileName), false, false, db.opts.LockTimeout)
-	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := db.fs.Stat(db.path(manifest.FileName)); errors.Is(serr, fs.ErrNotExist) {
-			_, err := db.orphans()
-			return err // a directory with no store in it, or a lost manifest
-		}
-		lock, err = db.fs.Lock(db.path(LockFileName), false, true, db.opts.LockTimeout)
-	}
+	lock, err := db.fs.LockDir(db.dir, false, db.opts.LockTimeout)
 	if err != nil {
 		return db.lockError(err)
 	}
@@ -192,9 +182,9 @@ func (db *DB) replayLog(data []byte) (wal.Result, error) {
 
 func (db *DB) lockError(err error) error {
 	if errors.Is(err, vfs.ErrLockTimeout) {
-		return fmt.Errorf("%s: %w (after %s)", db.path(LockFileName), ErrLocked, db.opts.LockTimeout)
+		return fmt.Errorf("%s: %w (after %s)", db.dir, ErrLocked, db.opts.LockTimeout)
 	}
-	return fmt.Errorf("lock %s: %w", db.path(LockFileName), err)
+	return fmt.Errorf("lock %s: %w", db.dir, err)
 }
 
 func (db *DB) missing(name string, err error) error {
@@ -297,7 +287,7 @@ func (db *DB) openReadWrite() error {
 		// Not "does not exist" from the lock file later: the real cause.
 		return fmt.Errorf("data directory: %w", err)
 	}
-	lock, err := db.fs.Lock(db.path(LockFileName), true, true, db.opts.LockTimeout)
+	lock, err := db.fs.LockDir(db.dir, true, db.opts.LockTimeout)
 	if err != nil {
 		return db.lockError(err)
 	}

@@ -47,7 +47,7 @@ func InspectLog(dir string, opts *Options, fn func(LogRecord) error) (LogSummary
 	if _, err := o.FS.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return sum, nil
 	}
-	lock, err := o.FS.Lock(filepath.Join(dir, LockFileName), false, false, o.LockTimeout)
+	lock, err := o.FS.LockDir(dir, false, o.LockTimeout)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return sum, nil

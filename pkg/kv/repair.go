@@ -60,7 +60,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	dir = resolveDir(dir)
 	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
 	defer db.releaseAll()
-	lock, err := db.fs.Lock(db.path(LockFileName), !ro.DryRun, !ro.DryRun, o.LockTimeout)
+	lock, err := db.fs.LockDir(dir, !ro.DryRun, o.LockTimeout)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &RepairReport{}, nil
 	}

@@ -81,15 +81,14 @@ func Verify(dir string, opts *Options) (*Report, error) {
 		rep.Notes = append(rep.Notes, "no store at "+dir)
 		return rep, nil
 	}
-	lock, err := fsys.Lock(filepath.Join(dir, LockFileName), false, false, o.LockTimeout)
+	lock, err := fsys.LockDir(dir, false, o.LockTimeout)
 	if errors.Is(err, vfs.ErrLockTimeout) {
-		return nil, fmt.Errorf("%s: %w (after %s)", filepath.Join(dir, LockFileName), ErrLocked, o.LockTimeout)
+		return nil, fmt.Errorf("%s: %w (after %s)", dir, ErrLocked, o.LockTimeout)
 	}
-	if err == nil {
-		defer lock.Close()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
+	defer lock.Close()
 	if err := (&DB{fs: fsys, dir: dir}).checkVersions(); err != nil {
 		return nil, err
 	}
@@ -265,8 +264,13 @@ func (v *verifier) checkPermissions() {
 	}
 }
 
+// lockFileName is the lock file that kv created before it locked the
+// directory itself, and that Windows still locks (vfs.FS.LockDir): a store
+// may hold one, and it is the engine's.
+const lockFileName = "LOCK"
+
 // isStoreFile reports whether name is one the engine manages.
 func isStoreFile(name string) bool {
 	_, _, ok := manifest.ParseName(name)
-	return ok || name == manifest.FileName || manifest.IsTemp(name) || name == LockFileName || strings.HasPrefix(name, "damaged-")
+	return ok || name == manifest.FileName || manifest.IsTemp(name) || name == lockFileName || strings.HasPrefix(name, "damaged-")
 }

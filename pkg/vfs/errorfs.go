@@ -208,3 +208,8 @@ func (e *ErrorFS) SyncDir(dir string) error {
 func (e *ErrorFS) Lock(name string, exclusive, create bool, timeout time.Duration) (io.Closer, error) {
 	return e.FS.Lock(name, exclusive, create, timeout)
 }
+
+// LockDir implements FS; like Lock, it never fails by injection.
+func (e *ErrorFS) LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error) {
+	return e.FS.LockDir(dir, exclusive, timeout)
+}

@@ -318,15 +318,38 @@ func (u *memUnlocker) Close() error {
 // Lock implements FS with an in-process reader/writer lock per name.
 func (m *MemFS) Lock(name string, exclusive, create bool, timeout time.Duration) (io.Closer, error) {
 	name = clean(name)
+	return m.lock(name, exclusive, timeout, func() error {
+		if _, ok := m.names[name]; !ok {
+			if !create {
+				return notExist("open", name)
+			}
+			m.names[name] = &memInode{}
+		}
+		return nil
+	})
+}
+
+// LockDir implements FS with an in-process reader/writer lock on the
+// directory's name, which no file operation can replace.
+func (m *MemFS) LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error) {
+	dir = clean(dir)
+	return m.lock(dir, exclusive, timeout, func() error {
+		if !m.dirs[dir] {
+			return notExist("open", dir)
+		}
+		return nil
+	})
+}
+
+// lock takes the reader/writer lock of name, calling check under m.mu
+// before each attempt; an error from check ends the wait.
+func (m *MemFS) lock(name string, exclusive bool, timeout time.Duration, check func() error) (io.Closer, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		m.mu.Lock()
-		if _, ok := m.names[name]; !ok {
-			if !create {
-				m.mu.Unlock()
-				return nil, notExist("open", name)
-			}
-			m.names[name] = &memInode{}
+		if err := check(); err != nil {
+			m.mu.Unlock()
+			return nil, err
 		}
 		l := m.locks[name]
 		if l == nil {

@@ -110,7 +110,12 @@ func (osFS) Lock(name string, exclusive, create bool, timeout time.Duration) (io
 	if create {
 		flag |= os.O_CREATE
 	}
-	fl := flock.New(name, flock.SetFlag(flag), flock.SetPermissions(0o600))
+	return lockFlock(flock.New(name, flock.SetFlag(flag), flock.SetPermissions(0o600)), exclusive, timeout)
+}
+
+// lockFlock takes fl's lock, waiting at most timeout, and closes fl when
+// it fails.
+func lockFlock(fl *flock.Flock, exclusive bool, timeout time.Duration) (io.Closer, error) {
 	// The first attempt is made even with a zero timeout.
 	ok, err := tryOnce(fl, exclusive)
 	if err != nil {

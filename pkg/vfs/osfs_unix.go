@@ -3,9 +3,12 @@
 package vfs
 
 import (
+	"io"
 	"os"
 	"syscall"
+	"time"
 
+	"github.com/gofrs/flock"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,3 +51,12 @@ func ownerUID(st os.FileInfo) int {
 
 // MapCopies implements MapCopier: Map maps the file.
 func (osFS) MapCopies() bool { return false }
+
+// LockDir implements FS: it flocks the directory itself. A lock file
+// inside it could be unlinked under its holder, and the next process
+// would create a new one and lock that; a directory cannot be replaced
+// while the path that names it is in use without moving every file of the
+// store with it.
+func (osFS) LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error) {
+	return lockFlock(flock.New(dir, flock.SetFlag(os.O_RDONLY|unix.O_DIRECTORY)), exclusive, timeout)
+}

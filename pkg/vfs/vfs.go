@@ -64,6 +64,12 @@ type FS interface {
 	// before failing with ErrLockTimeout. Closing the returned io.Closer
 	// releases the lock; so does the death of the process.
 	Lock(name string, exclusive, create bool, timeout time.Duration) (io.Closer, error)
+	// LockDir takes the lock that guards the directory dir, shared or
+	// exclusive, as Lock does. Nothing done to the files inside dir can
+	// replace what it locks under a live holder: on Unix it locks the
+	// directory itself; on Windows, which refuses to delete a file that
+	// is open, the file dir/LOCK (created when absent).
+	LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error)
 }
 
 // MapCopier is implemented by a filesystem whose Map may read a file whole

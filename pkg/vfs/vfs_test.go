@@ -158,6 +158,23 @@ func TestMemFSBasics(t *testing.T) {
 	if _, err := m.Lock("/d/NOLOCK", false, false, 0); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("lock of a missing file without create: %v", err)
 	}
+	// LockDir: the same rules on a directory, which must exist.
+	dw, err := m.LockDir("/d", true, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.LockDir("/d", false, 0); !errors.Is(err, ErrLockTimeout) {
+		t.Errorf("shared LockDir beside exclusive: %v", err)
+	}
+	dw.Close()
+	dr, err := m.LockDir("/d", false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dr.Close()
+	if _, err := m.LockDir("/nodir", false, 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LockDir of a missing directory: %v", err)
+	}
 }
 
 func TestErrorFS(t *testing.T) {
