@@ -25,9 +25,69 @@ import (
 // helperCommands are the programs a script can exec: the test binary acts
 // as each of them when run under its name. main_unix_test.go adds kvumask.
 var helperCommands = map[string]func(){
-	"kv":       func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	"kv":       runKVWithTestClock,
 	"kvlock":   holdLock,
 	"exitcode": exitCode,
+}
+
+// testClockEnv names the test harness's clock: an RFC 3339 time that
+// scripts set so that tests of expiry never sleep. Only the test binary
+// reads it (TestNoProductionClockHook); the kv binary's clock is the
+// system's.
+const testClockEnv = "KV_NOW"
+
+// runKVWithTestClock runs kv as the kv binary does, with the clock fixed
+// at $KV_NOW when that is set.
+func runKVWithTestClock() {
+	now := time.Now
+	if s := os.Getenv(testClockEnv); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "kv (test harness): invalid %s %q: %v\n", testClockEnv, s, err)
+			os.Exit(cmd.ExitUsage)
+		}
+		now = func() time.Time { return t }
+	}
+	os.Exit(cmd.MainWithClock(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, now))
+}
+
+// TestNoProductionClockHook: no file of the kv binary reads the test
+// harness's clock variable, so a stray KV_NOW in a cron environment cannot
+// make kv count live values as expired (and compact drop them).
+func TestNoProductionClockHook(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{if not .Standard}}{{.Dir}}{{"\t"}}{{join .GoFiles " "}}{{end}}`, ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		dir, files, _ := strings.Cut(line, "\t")
+		if !strings.HasPrefix(dir, mustAbs(t, ".")) {
+			continue // other modules
+		}
+		for _, f := range strings.Fields(files) {
+			data, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			if bytes.Contains(data, []byte(testClockEnv)) {
+				t.Errorf("%s names %s: the binary must not take its clock from the environment", filepath.Join(dir, f), testClockEnv)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked %d files of the kv binary; go list output:\n%s", checked, out)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // TestMain lets the test binary act as kv (and its helper commands) when

@@ -25,6 +25,8 @@ type app struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// now is the clock for expiry: time.Now, or a test's fixed time.
+	now func() time.Time
 	// cfgErr is a configuration problem found before the command ran.
 	cfgErr error
 }
@@ -38,7 +40,15 @@ func (e runError) Unwrap() error { return e.err }
 
 // Main runs kv with args and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{v: viper.New(), stdin: stdin, stdout: stdout, stderr: stderr}
+	return MainWithClock(args, stdin, stdout, stderr, time.Now)
+}
+
+// MainWithClock is Main with now as the clock that decides expiry (--ttl,
+// expired values, kv ttl). It is how tests and programs that embed kv's
+// commands fix the time; the kv binary has no way to change its clock,
+// so a stray environment variable cannot make it drop live values.
+func MainWithClock(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
+	a := &app{v: viper.New(), stdin: stdin, stdout: stdout, stderr: stderr, now: now}
 	root := a.newRoot(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"os"
 	"time"
 
 	"github.com/kvtool/kv/pkg/kv"
@@ -25,23 +24,6 @@ type Store interface {
 
 var _ Store = (*kv.DB)(nil)
 
-// nowEnv names a test hook: an RFC 3339 time that replaces the clock, so
-// tests of expiry never sleep.
-const nowEnv = "KV_NOW"
-
-// clock returns the configured clock.
-func clock() (func() time.Time, error) {
-	s := os.Getenv(nowEnv)
-	if s == "" {
-		return time.Now, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return nil, usagef("invalid %s %q: %v", nowEnv, s, err)
-	}
-	return func() time.Time { return t }, nil
-}
-
 // options builds engine options from the configuration.
 func (a *app) options(readOnly bool) (string, *kv.Options, error) {
 	dir, err := a.dataDir()
@@ -56,14 +38,10 @@ func (a *app) options(readOnly bool) (string, *kv.Options, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	now, err := clock()
-	if err != nil {
-		return "", nil, err
-	}
 	if timeout == 0 {
 		timeout = -1 // try once
 	}
-	return dir, &kv.Options{ReadOnly: readOnly, LockTimeout: timeout, NoSync: !sync, Now: now}, nil
+	return dir, &kv.Options{ReadOnly: readOnly, LockTimeout: timeout, NoSync: !sync, Now: a.now}, nil
 }
 
 // openRead opens the store read-only under a shared lock.
