@@ -69,10 +69,7 @@ func (a *app) load(format string, batchBytes int) (err error) {
 		in = &r
 		defer bar.Finish()
 	}
-	now, err := clock()
-	if err != nil {
-		return err
-	}
+	now := a.now
 	var s Store
 	defer func() {
 		if s != nil {

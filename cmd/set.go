@@ -37,6 +37,13 @@ Secrets: a VALUE on the command line is visible to every user of the
 machine through the process list. Pass secrets on standard input
 (kv set KEY < file) or with --value-file.
 
+Expiry: --ttl D expires the value D from now (90s, 12h); --expires-at T at
+a time, given in RFC 3339 (2030-01-01T12:00:00Z) or as a date (2030-01-01,
+midnight UTC). A time in the past stores a value that has already expired:
+the key reads as absent, as after kv del. Expiries are kept to the
+nanosecond up to 2262-04-11T23:47:16Z; a later one (9999-12-31 as
+"never") is kept as that instant, and kv ttl and kv dump show it so.
+
 Conditional writes: --if-absent writes only when KEY has no value;
 --if-value OLD writes only when the current value is exactly OLD. A failed
 condition changes nothing and exits 1, which makes a run-once guard for
@@ -57,7 +64,7 @@ cron:  kv set --if-absent lock:nightly "$(date +%F)" || exit 0`,
 	f := c.Flags()
 	f.StringVar(&o.valueFile, "value-file", "", "read the value from this file (keeps secrets off the command line)")
 	f.DurationVar(&o.ttl, "ttl", 0, "expire the value after this long (e.g. 90s, 12h)")
-	f.StringVar(&o.expiresAt, "expires-at", "", "expire the value at this RFC 3339 time")
+	f.StringVar(&o.expiresAt, "expires-at", "", "expire the value at this time: RFC 3339 (2030-01-01T12:00:00Z) or a date (2030-01-01, midnight UTC)")
 	f.BoolVar(&o.ifAbsent, "if-absent", false, "write only if KEY has no live value (exit 1 otherwise)")
 	f.StringVar(&o.ifValue, "if-value", "", "write only if the current value is exactly this (exit 1 otherwise)")
 	c.MarkFlagsMutuallyExclusive("ttl", "expires-at")
@@ -74,20 +81,19 @@ func (a *app) runSet(o *setOptions, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	now, err := clock()
-	if err != nil {
-		return err
-	}
+	now := a.now
 	var exp time.Time
+	expiring := false
 	switch {
 	case o.ttl < 0:
 		return usagef("--ttl must be positive")
 	case o.ttl > 0:
-		exp = now().Add(o.ttl)
+		exp, expiring = now().Add(o.ttl), true
 	case o.expiresAt != "":
-		if exp, err = time.Parse(time.RFC3339Nano, o.expiresAt); err != nil {
-			return usagef("--expires-at: %v", err)
+		if exp, err = parseExpiresAt(o.expiresAt); err != nil {
+			return err
 		}
+		expiring = true
 	}
 	s, err := a.openWrite()
 	if err != nil {
@@ -110,7 +116,7 @@ func (a *app) runSet(o *setOptions, args []string) (err error) {
 				return fmt.Errorf("%w: the value of %q differs from --if-value", kv.ErrConditionFailed, key)
 			}
 		}
-		if exp.IsZero() {
+		if !expiring {
 			tx.Set(key, value)
 		} else {
 			tx.SetExpiring(key, value, exp)
@@ -155,4 +161,18 @@ func (a *app) readValue(o *setOptions, args []string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s holds more than the limit of %d bytes", kv.ErrValueTooLarge, name, kv.MaxValueSize)
 	}
 	return value, nil
+}
+
+// parseExpiresAt reads --expires-at: an RFC 3339 date-time, or a date
+// (midnight UTC). Any such time is accepted: one in the past stores a value
+// that has already expired (the key reads as absent), and one after
+// kv.MaxExpiry (9999-12-31 as "never") is kept as kv.MaxExpiry.
+func parseExpiresAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, usagef("--expires-at %q: want an RFC 3339 time (2030-01-01T12:00:00Z) or a date (2030-01-01)", s)
 }

@@ -16,7 +16,9 @@ func (a *app) newTTLCmd() *cobra.Command {
 		Use:   "ttl KEY",
 		Short: "Print the time a key has left before it expires",
 		Long: `Print how long KEY has left before it expires (as 1m30s, or whole seconds
-with --seconds). Exits 1 when the key is missing or never expires.`,
+with --seconds). A live key never prints 0: under a second left prints in
+milliseconds (1 with --seconds). Exits 1 when the key is missing or never
+expires.`,
 		Example: `  kv set --ttl 90s session:42 active
   kv ttl session:42             # 1m30s
   kv ttl --seconds session:42   # 90`,
@@ -26,10 +28,7 @@ with --seconds). Exits 1 when the key is missing or never expires.`,
 			if err := checkKeys(args[0]); err != nil {
 				return err
 			}
-			now, err := clock()
-			if err != nil {
-				return err
-			}
+			now := a.now
 			s, err := a.openRead()
 			if err != nil {
 				return err
@@ -45,15 +44,27 @@ with --seconds). Exits 1 when the key is missing or never expires.`,
 			if exp.IsZero() {
 				return noError{fmt.Sprintf("%q has no expiry", args[0])}
 			}
-			left := exp.Sub(now())
-			if seconds {
-				_, err = fmt.Fprintln(a.stdout, int64(left.Round(time.Second)/time.Second))
-			} else {
-				_, err = fmt.Fprintln(a.stdout, left.Round(time.Second))
-			}
+			_, err = fmt.Fprintln(a.stdout, formatTTL(exp.Sub(now()), seconds))
 			return err
 		}),
 	}
 	c.Flags().BoolVar(&seconds, "seconds", false, "print whole seconds")
 	return c
+}
+
+// formatTTL is the time left of a live key: rounded to the second (whole
+// seconds with inSeconds), but never 0, which would read as expired: under
+// a second left prints as milliseconds, rounded up (1 with inSeconds).
+func formatTTL(left time.Duration, inSeconds bool) string {
+	if left < time.Second {
+		if inSeconds {
+			return "1"
+		}
+		ms := (left + time.Millisecond - 1) / time.Millisecond * time.Millisecond
+		return max(ms, time.Millisecond).String()
+	}
+	if inSeconds {
+		return fmt.Sprint(int64(left.Round(time.Second) / time.Second))
+	}
+	return left.Round(time.Second).String()
 }

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -23,9 +24,35 @@ func (b *Batch) Set(key, value []byte) {
 }
 
 // SetExpiring adds a write of value under key that stops being visible at
-// expiresAt.
+// expiresAt. An expiry at or before the reader's clock (the zero time
+// included) stores a value that has already expired: the key reads as
+// absent, as after a delete. An expiry after MaxExpiry is recorded as
+// MaxExpiry.
 func (b *Batch) SetExpiring(key, value []byte, expiresAt time.Time) {
-	b.add(wal.Op{Kind: wal.KindSetExpiring, Key: key, Value: value, ExpiresAt: expiresAt.UnixNano()})
+	b.add(wal.Op{Kind: wal.KindSetExpiring, Key: key, Value: value, ExpiresAt: expiryNanos(expiresAt)})
+}
+
+// MaxExpiry is the latest expiry a store records, 2262-04-11T23:47:16.854775807Z:
+// the log and the tables keep expiries as Unix nanoseconds in a signed
+// 64-bit integer (docs/FORMAT.md). A later expiry, such as the common
+// "never" of 9999-12-31, is recorded as MaxExpiry and reads back as it.
+var MaxExpiry = time.Unix(0, math.MaxInt64).UTC()
+
+// minExpiry is the earliest expiry a store records; an earlier one (the
+// zero time, year 1) is recorded as minExpiry, long expired either way.
+var minExpiry = time.Unix(0, math.MinInt64)
+
+// expiryNanos is t as Unix nanoseconds, saturated to the recorded range:
+// time.Time.UnixNano wraps beyond it (9999-12-31 became a date in 1816,
+// which expired the value at once).
+func expiryNanos(t time.Time) int64 {
+	switch {
+	case t.After(MaxExpiry):
+		return math.MaxInt64
+	case t.Before(minExpiry):
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // Delete adds a removal of key.

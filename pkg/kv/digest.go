@@ -21,7 +21,7 @@ func (db *DB) Digest() (string, error) {
 		h.Write(e.Value)
 		var exp int64
 		if !e.ExpiresAt.IsZero() {
-			exp = e.ExpiresAt.UnixNano()
+			exp = expiryNanos(e.ExpiresAt)
 		}
 		h.Write(binary.LittleEndian.AppendUint64(buf[:0], uint64(exp)))
 		return nil

@@ -151,3 +151,49 @@ func TestExpiryAtFlush(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiryOutsideRecordedRange: expiries beyond what the 64-bit
+// nanosecond field holds saturate instead of wrapping. A far-future one
+// (9999-12-31, the common "never") keeps the value, through a compaction,
+// and reads back as MaxExpiry; a far-past one (year 1) is expired, never
+// a value without expiry.
+func TestExpiryOutsideRecordedRange(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mem := vfs.NewMemFS()
+	opts := memOptions(mem, 0)
+	opts.Now = func() time.Time { return clock }
+	db, err := kv.Open(memDir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	never := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	db.Set([]byte("k"), []byte("previous"))
+	if err := db.SetExpiring([]byte("k"), []byte("forever"), never); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetExpiring([]byte("past"), []byte("v"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		v, exp, err := db.GetWithExpiry([]byte("k"))
+		if err != nil || string(v) != "forever" || !exp.Equal(kv.MaxExpiry) {
+			t.Fatalf("%s: k = %q, expiry %v, %v; want forever until %v", when, v, exp, err, kv.MaxExpiry)
+		}
+		if _, err := db.Get([]byte("past")); !errors.Is(err, kv.ErrNotFound) {
+			t.Fatalf("%s: a value that expired in year 1: %v, want ErrNotFound", when, err)
+		}
+	}
+	check("after the write")
+	if _, err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	check("after compaction")
+	// A clock past MaxExpiry itself sees the value expired, not wrapped
+	// back to life.
+	clock = kv.MaxExpiry.Add(time.Hour)
+	if _, err := db.Get([]byte("k")); !errors.Is(err, kv.ErrNotFound) {
+		t.Fatalf("with the clock after MaxExpiry: %v, want ErrNotFound", err)
+	}
+}

@@ -47,7 +47,7 @@ func (db *DB) live(op wal.Op) bool {
 	case wal.KindDelete:
 		return false
 	case wal.KindSetExpiring:
-		return op.ExpiresAt > db.opts.Now().UnixNano()
+		return op.ExpiresAt > expiryNanos(db.opts.Now())
 	}
 	return true
 }
