@@ -459,12 +459,18 @@ func (db *DB) removeLeftovers() error {
 		return err
 	}
 	live := db.liveSet()
+	removed := false
 	for _, n := range names {
 		if num, _, ok := manifest.ParseName(n); (ok && !live[num]) || manifest.IsTemp(n) {
 			if err := db.fs.Remove(db.path(n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
+			removed = true
 		}
+	}
+	if removed {
+		// Durable, so that no replaced table comes back after a power loss.
+		return db.fs.SyncDir(db.dir)
 	}
 	return nil
 }

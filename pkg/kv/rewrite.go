@@ -82,26 +82,34 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 	db.man = man
 	db.dirDurable = true // manifest.Write synced the directory
 	// The replaced tables are released first: no longer among db.tables,
-	// they would stay open if a step below failed.
-	var errs []error
+	// they would stay open if a step below failed. From here on the new
+	// state is durable and the handle uses it, so nothing below fails the
+	// rewrite: a file that could not be closed or removed is a leftover
+	// the next writer removes (removeLeftovers), and the store is
+	// consistent either way.
 	for _, t := range old {
-		errs = append(errs, t.release(), db.removeFile(tableName(t.num)))
+		_ = t.release()
+		_ = db.removeFile(tableName(t.num))
 	}
 	if newLog {
 		f, err := db.fs.OpenRW(db.path(walName(walNum)))
 		if err != nil {
 			return db.fail(err)
 		}
-		errs = append(errs, db.walFile.Close())
+		_ = db.walFile.Close()
 		db.walFile, db.walEnd = f, wal.HeaderSize
 		db.mem = newMemtable()
 		db.walOps = 0
 		db.walSynced = true
-		errs = append(errs, db.removeFile(walName(oldLog)))
+		_ = db.removeFile(walName(oldLog))
 	}
-	// A file that could not be removed is a leftover the next writer
-	// removes; the store itself is consistent.
-	_ = errors.Join(errs...)
+	// The removals are made durable: a replaced table that a power loss
+	// kept would be taken for a live one by a Repair that has no manifest
+	// to go by (docs/FORMAT.md §12.6). A failed sync leaves them to the
+	// next writer's removeLeftovers, which syncs too.
+	if len(old) > 0 || newLog {
+		_ = db.fs.SyncDir(db.dir)
+	}
 	return nil
 }
 
