@@ -205,8 +205,11 @@ func TestGroupCommit(t *testing.T) {
 				t.Fatalf("the log holds %d records (%v), want 3", res.Records, err)
 			}
 			if fail {
-				if err := db.Set([]byte("after"), []byte("x")); !errors.Is(err, ErrBroken) {
-					t.Fatalf("a write after the failed sync: %v, want ErrBroken", err)
+				// Both the state and its cause: a caller can tell a
+				// full disk from another failure once the handle is
+				// broken.
+				if err := db.Set([]byte("after"), []byte("x")); !errors.Is(err, ErrBroken) || !errors.Is(err, injected) {
+					t.Fatalf("a write after the failed sync: %v, want ErrBroken wrapping %v", err, injected)
 				}
 				db.Close()
 				return

@@ -74,7 +74,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		o = *opts
 	}
 	o = o.withDefaults()
-	dir = resolveDir(dir)
+	dir = resolveDir(o.FS, dir)
 	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
 	var err error
 	if o.ReadOnly {
@@ -577,5 +577,5 @@ func (db *DB) checkOpen() error {
 }
 
 func (db *DB) deferredError() error {
-	return fmt.Errorf("%w: %v", ErrBroken, db.deferredErr)
+	return fmt.Errorf("%w: %w", ErrBroken, db.deferredErr)
 }

@@ -42,7 +42,7 @@ func InspectLog(dir string, opts *Options, fn func(LogRecord) error) (LogSummary
 		o = *opts
 	}
 	o = o.withDefaults()
-	dir = resolveDir(dir)
+	dir = resolveDir(o.FS, dir)
 	var sum LogSummary
 	if _, err := o.FS.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return sum, nil

@@ -86,7 +86,11 @@ func (o Options) withDefaults() Options {
 // resolveDir resolves a symlinked data directory once, so that every file
 // is then reached inside the real directory and no later path element can
 // be swapped for a link.
-func resolveDir(dir string) string {
+func resolveDir(fsys vfs.FS, dir string) string {
+	if fsys != vfs.Default {
+		// Another filesystem's names are not the operating system's.
+		return dir
+	}
 	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
 		return resolved
 	}

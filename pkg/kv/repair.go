@@ -57,7 +57,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	o := ro.Options
 	o.ReadOnly = ro.DryRun
 	o = o.withDefaults()
-	dir = resolveDir(dir)
+	dir = resolveDir(o.FS, dir)
 	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
 	defer db.releaseAll()
 	lock, err := db.fs.LockDir(dir, !ro.DryRun, o.LockTimeout)

@@ -74,7 +74,7 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	}
 	o.ReadOnly = true
 	o = o.withDefaults()
-	dir = resolveDir(dir)
+	dir = resolveDir(o.FS, dir)
 	rep := &Report{Dir: dir, Files: []FileReport{}, Problems: []Problem{}, Notes: []string{}, Warnings: []string{}}
 	fsys := o.FS
 	if _, err := fsys.Stat(dir); errors.Is(err, fs.ErrNotExist) {

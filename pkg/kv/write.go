@@ -227,7 +227,7 @@ func (db *DB) writable() error {
 		return ErrReadOnly
 	}
 	if db.broken != nil {
-		return fmt.Errorf("%w: %v", ErrBroken, db.broken)
+		return fmt.Errorf("%w: %w", ErrBroken, db.broken)
 	}
 	return nil
 }

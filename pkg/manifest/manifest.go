@@ -235,8 +235,13 @@ func Read(fs vfs.FS, dir string) (*Manifest, error) {
 }
 
 // Write replaces the manifest of dir atomically and durably: when Write
-// returns nil, a crash at any later moment finds the new manifest; when it
-// fails or crashes earlier, the old one stays in place.
+// returns nil, a crash at any later moment finds the new manifest. When it
+// fails before the rename (or a crash comes first), the old one stays in
+// place. When the rename succeeded but the directory sync after it failed,
+// Write returns that error with the new manifest in place but perhaps not
+// durable: a later open may find either one, so the caller must keep every
+// file that either names (the engine stops using its handle and removes
+// nothing).
 func Write(fs vfs.FS, dir string, m *Manifest) error {
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
