@@ -105,10 +105,13 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 	}
 	// The removals are made durable: a replaced table that a power loss
 	// kept would be taken for a live one by a Repair that has no manifest
-	// to go by (docs/FORMAT.md §12.6). A failed sync leaves them to the
-	// next writer's removeLeftovers, which syncs too.
+	// to go by (docs/FORMAT.md §12.6). A failed sync is a failing device,
+	// as any failed sync is: the handle stops, and the next writer's
+	// removeLeftovers removes and syncs again.
 	if len(old) > 0 || newLog {
-		_ = db.fs.SyncDir(db.dir)
+		if err := db.fs.SyncDir(db.dir); err != nil {
+			return db.fail(fmt.Errorf("sync %s after removing replaced files: %w", db.dir, err))
+		}
 	}
 	return nil
 }
