@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"time"
@@ -41,7 +42,7 @@ func (osFS) Create(name string) (File, error) {
 }
 
 func (osFS) OpenRW(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|noFollow, 0)
+	f, err := openRegular(name, os.O_RDWR)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +50,7 @@ func (osFS) OpenRW(name string) (File, error) {
 }
 
 func (osFS) Open(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|noFollow, 0)
+	f, err := openRegular(name, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -57,12 +58,33 @@ func (osFS) Open(name string) (File, error) {
 }
 
 func (osFS) Map(name string) ([]byte, func() error, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|noFollow, 0)
+	f, err := openRegular(name, os.O_RDONLY)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
 	return mapFile(f)
+}
+
+// openRegular opens an existing regular file, never through a symbolic
+// link, and refuses anything else with ErrNotRegular. The open itself
+// cannot block: a FIFO put where a store file belongs would otherwise
+// hang it until a writer came, whatever the lock timeout.
+func openRegular(name string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(name, flag|noFollow|nonBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}
+	}
+	return f, nil
 }
 
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }

@@ -11,6 +11,10 @@ import (
 
 const noFollow = 0
 
+// nonBlock makes opening a FIFO return at once instead of waiting for
+// its other end (see openRegular).
+const nonBlock = 0
+
 func mapFile(f *os.File) ([]byte, func() error, error) {
 	data, err := io.ReadAll(f)
 	if err != nil {

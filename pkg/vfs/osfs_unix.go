@@ -15,6 +15,10 @@ import (
 // noFollow makes opens fail on a symbolic link at the final path element.
 const noFollow = unix.O_NOFOLLOW
 
+// nonBlock makes opening a FIFO return at once instead of waiting for
+// its other end (see openRegular).
+const nonBlock = unix.O_NONBLOCK
+
 func mapFile(f *os.File) ([]byte, func() error, error) {
 	st, err := f.Stat()
 	if err != nil {

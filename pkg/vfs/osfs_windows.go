@@ -13,6 +13,10 @@ import (
 // creation with O_EXCL, which is what protects temporary files.
 const noFollow = 0
 
+// nonBlock makes opening a FIFO return at once instead of waiting for
+// its other end (see openRegular).
+const nonBlock = 0
+
 // mapFile reads the file into memory: the engine only needs read-only bytes,
 // and this keeps the Windows build free of a second mmap implementation.
 func mapFile(f *os.File) ([]byte, func() error, error) {

@@ -15,6 +15,11 @@ import (
 // within the timeout.
 var ErrLockTimeout = errors.New("lock not acquired in time")
 
+// ErrNotRegular is returned, inside an *fs.PathError naming the file, when
+// a name the engine opens is not a regular file (a FIFO, a device, a
+// directory): the store never reads or writes through such a file.
+var ErrNotRegular = errors.New("not a regular file")
+
 // File is an open file. Writes are positional so that the engine, not the
 // file offset, decides where each record goes.
 type File interface {
