@@ -359,6 +359,22 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		sum := crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli))
 		ts.Check(os.WriteFile(name, fmt.Appendf(body, "crc32c %08x\n", sum), 0o600))
 	},
+	// replace FILE REGEXP REPLACEMENT: replace every match of REGEXP in
+	// FILE (as regexp.ReplaceAll does); fails if nothing matches.
+	"replace": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 3 {
+			ts.Fatalf("usage: replace FILE REGEXP REPLACEMENT")
+		}
+		name := ts.MkAbs(args[0])
+		data, err := os.ReadFile(name)
+		ts.Check(err)
+		re, err := regexp.Compile(args[1])
+		ts.Check(err)
+		if !re.Match(data) {
+			ts.Fatalf("%s: no match for %s", args[0], args[1])
+		}
+		ts.Check(os.WriteFile(name, re.ReplaceAll(data, []byte(args[2])), 0o600))
+	},
 	// cpglob PATTERN DEST: copy the one file matching the glob PATTERN to
 	// DEST, for files whose names a script cannot know in advance (the
 	// dated folder kv repair creates); fails unless exactly one matches.

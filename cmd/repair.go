@@ -45,11 +45,16 @@ only and changes nothing. Nothing is deleted before its copy is durable.`,
 			for _, d := range rep.Damaged {
 				fmt.Fprintf(w, "damaged: %s\n", d)
 			}
+			if rep.Renumber {
+				fmt.Fprintln(w, "renumber: the store's file numbers are near their limit; the repaired store starts again from low numbers")
+			}
 			switch {
-			case len(rep.Damaged) == 0:
+			case len(rep.Damaged) == 0 && !rep.Renumber:
 				fmt.Fprintln(w, "nothing to repair")
 			case dryRun:
 				fmt.Fprintln(w, "dry run: nothing changed")
+			case len(rep.Damaged) == 0:
+				fmt.Fprintln(w, "repaired: renumbered")
 			default:
 				fmt.Fprintf(w, "repaired; damaged files copied to %s\n", rep.MovedTo)
 			}

@@ -36,6 +36,10 @@ type RepairReport struct {
 	Entries int `json:"entries"`
 	// Keys is the number of live keys in the repaired store.
 	Keys int `json:"keys"`
+	// Renumber is true when the store's file numbers are near
+	// manifest.MaxFileNum, so Repair rebuilds it from low numbers even
+	// without damage.
+	Renumber bool `json:"renumber,omitempty"`
 	// Repaired is false when there was nothing to repair.
 	Repaired bool `json:"repaired"`
 }
@@ -142,22 +146,28 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			rep.Keys++
 		}
 	}
-	if len(rep.Damaged) == 0 || ro.DryRun {
+	rep.Renumber = maxNum > manifest.MaxFileNum-2
+	if (len(rep.Damaged) == 0 && !rep.Renumber) || ro.DryRun {
 		rep.Repaired = false
 		return rep, nil
 	}
-	if err := db.copyAside(rep); err != nil {
-		return rep, err
+	if len(rep.Damaged) > 0 {
+		if err := db.copyAside(rep); err != nil {
+			return rep, err
+		}
 	}
 	// Build the new store from what was kept.
-	db.man = &manifest.Manifest{NextFile: maxNum + 1}
+	tnum, walNum, err := db.repairNumbers(maxNum)
+	if err != nil {
+		return rep, err
+	}
+	db.man = &manifest.Manifest{NextFile: tnum}
 	db.nextSeq = 1
-	tnum := db.man.NextFile
 	size, entries, err := db.writeTable(tnum, &sliceIter{ops: live}, true)
 	if err != nil {
 		return rep, err
 	}
-	man := &manifest.Manifest{WAL: tnum + 1, NextFile: tnum + 2}
+	man := &manifest.Manifest{WAL: walNum, NextFile: max(tnum, walNum) + 1}
 	if entries > 0 {
 		man.Tables = []manifest.Table{{Num: tnum, Size: size}}
 	}
@@ -173,6 +183,34 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	}
 	rep.Repaired = true
 	return rep, nil
+}
+
+// repairNumbers picks the numbers of the repaired store's table and log:
+// the two after maxNum, the largest number in use, or, when those would
+// pass manifest.MaxFileNum, the two smallest numbers no file in the
+// directory uses (the old files are removed once the new manifest is
+// durable, so the store then starts again from low numbers).
+func (db *DB) repairNumbers(maxNum uint64) (table, log uint64, err error) {
+	if maxNum <= manifest.MaxFileNum-2 {
+		return maxNum + 1, maxNum + 2, nil
+	}
+	names, err := db.fs.List(db.dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	used := map[uint64]bool{}
+	for _, n := range names {
+		if num, _, ok := manifest.ParseName(n); ok {
+			used[num] = true
+		}
+	}
+	var free []uint64
+	for n := uint64(1); len(free) < 2; n++ {
+		if !used[n] {
+			free = append(free, n)
+		}
+	}
+	return free[0], free[1], nil
 }
 
 func cloneOps(ops []wal.Op) []wal.Op {

@@ -29,6 +29,10 @@ func walName(num uint64) string   { return manifest.WALName(num) }
 // manifest with all its files, or the new one with all of its.
 func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error {
 	next := db.man.NextFile
+	if need := uint64(1) + boolToUint(newLog); next-1 > manifest.MaxFileNum-need {
+		// Not a failure of the device: the handle stays usable for reads.
+		return fmt.Errorf("%s: %w; kv repair renumbers the store's files", db.path(manifest.FileName), manifest.ErrFileNumbersExhausted)
+	}
 	var newTables []manifest.Table
 	var opened *table
 	tnum := next
@@ -451,4 +455,11 @@ func (db *DB) diskBytes() int64 {
 		n += t.r.Load().Size()
 	}
 	return n
+}
+
+func boolToUint(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -75,8 +75,21 @@ func TableName(num uint64) string { return fmt.Sprintf("%06d.sst", num) }
 // WALName is the file name of log num.
 func WALName(num uint64) string { return fmt.Sprintf("%06d.wal", num) }
 
+// MaxFileNum is the largest file number a store uses. Numbers above it
+// are not store file names (ParseName), a manifest whose next-file is
+// above MaxFileNum+1 is corrupt (Decode), and a writer that would need a
+// number above it refuses (ErrFileNumbersExhausted), so a number never
+// wraps to 0, which no reader accepts. At a million files a second it
+// lasts over 140,000 years.
+const MaxFileNum uint64 = 1 << 62
+
+// ErrFileNumbersExhausted is returned when a new file would need a number
+// above MaxFileNum.
+var ErrFileNumbersExhausted = errors.New("file numbers exhausted (above 2^62)")
+
 // ParseName parses a table or log file name; ext is "sst" or "wal".
-// Anything else, a path with a separator or "..", is refused.
+// Anything else, a path with a separator or "..", or a number above
+// MaxFileNum, is refused.
 func ParseName(name string) (num uint64, ext string, ok bool) {
 	base, ext, found := strings.Cut(name, ".")
 	if !found || (ext != "sst" && ext != "wal") || len(base) < 6 || len(base) > 20 {
@@ -90,7 +103,7 @@ func ParseName(name string) (num uint64, ext string, ok bool) {
 	num, err := strconv.ParseUint(base, 10, 64)
 	// Only the canonical spelling names a file: 0000001.sst is not
 	// 000001.sst, so the engine and Verify agree on every name.
-	if err != nil || num == 0 || fmt.Sprintf("%06d", num) != base {
+	if err != nil || num == 0 || num > MaxFileNum || fmt.Sprintf("%06d", num) != base {
 		return 0, "", false
 	}
 	return num, ext, true
@@ -161,7 +174,7 @@ func Decode(data []byte) (*Manifest, error) {
 			seen[num] = true
 		case f[0] == "next-file" && len(f) == 2 && !haveNext:
 			n, err := strconv.ParseUint(f[1], 10, 64)
-			if err != nil {
+			if err != nil || n > MaxFileNum+1 {
 				return nil, bad("bad next file number")
 			}
 			m.NextFile, haveNext = n, true

@@ -27,7 +27,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, m := range []*Manifest{
 		sample(),
 		{WAL: 1, NextFile: 2},
-		{WAL: 123456789, NextFile: 1<<64 - 1, Tables: []Table{{Num: 1<<64 - 2, Size: 1}}},
+		{WAL: 123456789, NextFile: MaxFileNum + 1, Tables: []Table{{Num: MaxFileNum, Size: 1}}},
 	} {
 		enc := m.Encode()
 		if !bytes.Equal(enc, m.Encode()) {
@@ -51,14 +51,14 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestParseName(t *testing.T) {
-	good := map[string]uint64{"000001.sst": 1, "000001.wal": 1, "123456789.sst": 123456789, "18446744073709551615.wal": 1<<64 - 1}
+	good := map[string]uint64{"000001.sst": 1, "000001.wal": 1, "123456789.sst": 123456789, "4611686018427387904.wal": MaxFileNum}
 	for name, num := range good {
 		if n, _, ok := ParseName(name); !ok || n != num {
 			t.Errorf("ParseName(%q) = %d, %v", name, n, ok)
 		}
 	}
 	for _, name := range []string{"", "000000.sst", "00001.sst", "000001.txt", "000001", "../000001.sst", "/000001.sst",
-		"000001.sst/..", "a00001.sst", "000001.sst.tmp", "18446744073709551616.sst", "000001.SST", "0000-1.sst", "+00001.sst",
+		"000001.sst/..", "a00001.sst", "000001.sst.tmp", "18446744073709551616.sst", "18446744073709551615.sst", "4611686018427387905.sst", "000001.SST", "0000-1.sst", "+00001.sst",
 		"000001.sst\x00", "000001 .sst", "MANIFEST", "LOCK", "dir/000001.sst", `..\000001.sst`, "000001.wal.sst"} {
 		if _, _, ok := ParseName(name); ok {
 			t.Errorf("ParseName(%q) accepted", name)
@@ -97,6 +97,7 @@ func TestDecodeRejects(t *testing.T) {
 		"table reuses the wal":  seal(head + "table 000001.sst 5\n"),
 		"two wal lines":         seal(head + "wal 000003.wal\n"),
 		"two next-file lines":   seal(head + "next-file 11\n"),
+		"next-file past limit":  seal("kv-manifest 1\nwal 000001.wal\nnext-file 4611686018427387906\n"),
 		"number not below next": seal(head + "table 000010.sst 5\n"),
 		"wal not below next":    seal("kv-manifest 1\nwal 000010.wal\nnext-file 10\n"),
 		"missing wal":           seal("kv-manifest 1\nnext-file 10\n"),
