@@ -25,9 +25,52 @@ import (
 // helperCommands are the programs a script can exec: the test binary acts
 // as each of them when run under its name. main_unix_test.go adds kvumask.
 var helperCommands = map[string]func(){
-	"kv":       runKVWithTestClock,
-	"kvlock":   holdLock,
-	"exitcode": exitCode,
+	"kv":           runKVWithTestClock,
+	"kvlock":       holdLock,
+	"exitcode":     exitCode,
+	"stdoutto":     func() { runWithStdout(true) },
+	"stdoutclosed": func() { runWithStdout(false) },
+}
+
+// runWithStdout is `stdoutto FILE PROG [ARGS...]` (toFile: PROG's standard
+// output opened write-only on FILE, such as /dev/full) or `stdoutclosed
+// PROG [ARGS...]` (PROG started with its standard output closed, as by a
+// shell's >&-). It exits with PROG's status; stdin and stderr pass through.
+func runWithStdout(toFile bool) {
+	args := os.Args[1:]
+	out := (*os.File)(nil)
+	if toFile {
+		if len(args) < 2 {
+			fmt.Fprintln(os.Stderr, "usage: stdoutto FILE PROG [ARGS...]")
+			os.Exit(2)
+		}
+		f, err := os.OpenFile(args[0], os.O_WRONLY, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		out, args = f, args[1:]
+	} else if len(args) < 1 {
+		fmt.Fprintln(os.Stderr, "usage: stdoutclosed PROG [ARGS...]")
+		os.Exit(2)
+	}
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	// A nil entry of Files is a descriptor closed in the new process.
+	p, err := os.StartProcess(path, args, &os.ProcAttr{Files: []*os.File{os.Stdin, out, os.Stderr}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	st, err := p.Wait()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Exit(st.ExitCode())
 }
 
 // testClockEnv names the test harness's clock: an RFC 3339 time that

@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,8 +19,43 @@ import (
 	"golang.org/x/term"
 )
 
+// errStdoutClosed is the write error of a standard output that was closed
+// when kv started.
+var errStdoutClosed = errors.New("standard output is closed")
+
+// checkedWriter passes writes to w and keeps the first error, so that a
+// command whose output could not be written fails (exit 5) however it
+// wrote it: fmt, a table writer or an encoder.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+	// closed says that w stands in for a closed standard output: the
+	// first write fails.
+	closed bool
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.closed && c.err == nil {
+		c.err = errStdoutClosed
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
+	if c, ok := w.(*checkedWriter); ok {
+		w = c.w
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

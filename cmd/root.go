@@ -48,11 +48,20 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // commands fix the time; the kv binary has no way to change its clock,
 // so a stray environment variable cannot make it drop live values.
 func MainWithClock(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
-	a := &app{v: viper.New(), stdin: stdin, stdout: stdout, stderr: stderr, now: now}
+	out := &checkedWriter{w: stdout}
+	if f, ok := stdout.(*os.File); ok {
+		out.closed = stdoutWasClosed(f)
+	}
+	a := &app{v: viper.New(), stdin: stdin, stdout: out, stderr: stderr, now: now}
 	root := a.newRoot(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	cmd, err := root.ExecuteC()
+	if err == nil && out.err != nil {
+		// Data that did not reach stdout is lost data: a closed stdout,
+		// a full disk behind a redirection, a broken pipe.
+		err = runError{fmt.Errorf("write standard output: %w", out.err)}
+	}
 	if err == nil {
 		return ExitOK
 	}
