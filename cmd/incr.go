@@ -24,9 +24,12 @@ the value untouched. An expiry on the key is kept.
 Flags go before KEY, so that a negative DELTA needs no "--".`,
 		Example: `  kv incr hits
   kv incr stock:apples -2`,
-		Args:              cobra.RangeArgs(1, 2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			return cobra.RangeArgs(1, 2)(cmd, dropDashDash(args))
+		},
 		ValidArgsFunction: a.completeKeys(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			args = dropDashDash(args)
 			if err := checkKeys(args[0]); err != nil {
 				return err
 			}
@@ -76,4 +79,17 @@ Flags go before KEY, so that a negative DELTA needs no "--".`,
 	}
 	c.Flags().SetInterspersed(false)
 	return c
+}
+
+// dropDashDash removes the first "--" of args. A command that stops
+// parsing flags at its first argument (SetInterspersed(false)) leaves a
+// "--" after it in args, where every other command's parser would have
+// taken it as the end of the flags: kv incr n -- -1 is kv incr n -1.
+func dropDashDash(args []string) []string {
+	for i, a := range args {
+		if a == "--" {
+			return append(args[:i:i], args[i+1:]...)
+		}
+	}
+	return args
 }
