@@ -273,6 +273,15 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 			}
 		}
 	}
+	// An explicitly empty directory is a mistake (an unset variable in a
+	// script), never a request for the default one.
+	if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed && f.Value.String() == "" {
+		a.cfgErr = usagef("--dir is empty: name a data directory, or leave the flag out for the default")
+		return nil
+	} else if d, set := os.LookupEnv("KV_DIR"); set && d == "" && (f == nil || !f.Changed) {
+		a.cfgErr = usagef("KV_DIR is set but empty: name a data directory, or unset it for the default")
+		return nil
+	}
 	path := v.GetString("config")
 	explicit := path != ""
 	if !explicit {
@@ -282,8 +291,15 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 		return nil
 	}
 	if _, err := os.Stat(path); err != nil {
-		if explicit || !errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case explicit:
 			a.cfgErr = usagef("config file %s: %v", path, unwrapPath(err))
+		case !errors.Is(err, fs.ErrNotExist):
+			// The default location, unreadable (another user's HOME
+			// under sudo without -H): no config was asked for, so the
+			// defaults apply, with a warning since kv cannot know
+			// whether a config is there.
+			fmt.Fprintf(a.stderr, "kv: warning: default config file %s: %v; using the defaults\n", path, unwrapPath(err))
 		}
 		return nil
 	}
