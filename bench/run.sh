@@ -9,6 +9,8 @@
 #   bench/run.sh smoke    tiny stores, two runs each, for CI;
 #                         writes bench/data/smoke/RESULTS.md
 #   bench/run.sh stores   only builds (or checks) the full run's stores
+#   bench/run.sh build    only builds the binaries (needs only go): .ci/run
+#                         starts it early, so the smoke run finds them built
 #
 # Needs go, hyperfine and /usr/bin/time (GNU time). Binaries go to
 # bench/bin, stores to bench/data/stores (both ignored by git). A store is
@@ -32,12 +34,13 @@ quick)
 	sizes="1000 100000"; big=100000; setsize=100000
 	rounds=2 runs=5 loadruns=1 randruns=1 randcount=200000 rssruns=2 compactruns=1
 	out=data/quick results=data/quick/RESULTS.md charts=data/quick/charts ;;
+build) out=data/build ;;
 smoke)
 	sizes="100 1000"; big=1000; setsize=1000
 	rounds=1 runs=2 loadruns=1 randruns=1 randcount=10000 rssruns=1 compactruns=1
 	out=data/smoke results=data/smoke/RESULTS.md charts=data/smoke/charts ;;
 *)
-	echo "usage: bench/run.sh [full|quick|smoke]" >&2; exit 2 ;;
+	echo "usage: bench/run.sh [full|quick|smoke|stores|build]" >&2; exit 2 ;;
 esac
 engines="kv bbolt badger pebble"
 stores=data/stores
@@ -45,7 +48,9 @@ work=data/work
 raw=$out/raw.tsv
 meta=$out/meta.tsv
 
-for tool in go hyperfine /usr/bin/time; do
+tools="go hyperfine /usr/bin/time"
+[ "$mode" = build ] && tools=go
+for tool in $tools; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "bench/run.sh: $tool is missing (apt-get install hyperfine time)" >&2
 		exit 1
@@ -66,6 +71,7 @@ CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/floor-libs ./cmd/floor-
 GOBIN=$PWD/bin GOFLAGS= go install go.etcd.io/bbolt/cmd/bbolt@v1.5.0
 # And as kv's release is built, for a like-for-like row (informative).
 GOBIN=$PWD/bin/static GOFLAGS= CGO_ENABLED=0 go install -trimpath -ldflags '-s -w' go.etcd.io/bbolt/cmd/bbolt@v1.5.0
+[ "$mode" = build ] && exit 0
 
 rm -rf "$out" "$work"
 mkdir -p "$out" "$work" "$stores"
