@@ -208,7 +208,7 @@ func (a *app) dumpWAL(format string) error {
 	var tail error
 	switch {
 	case sum.Torn != nil:
-		err = emit(walRow{File: sum.File, Offset: sum.Torn.Offset, Op: "torn", Checksum: "-", Note: fmt.Sprintf("torn tail (%s), %d bytes to the end, never acknowledged", sum.Torn.Reason, sum.Bytes-sum.Torn.Offset)})
+		err = emit(walRow{File: sum.File, Offset: sum.Torn.Offset, Op: "torn", Checksum: "-", Note: fmt.Sprintf("torn tail (%s), %d bytes to the end: a write a crash interrupted (never acknowledged) or a damaged end of the log; kv cannot tell which", sum.Torn.Reason, sum.Bytes-sum.Torn.Offset)})
 	case sum.Corrupt != nil:
 		err = emit(walRow{File: sum.File, Offset: sum.Corrupt.Offset, Op: "corrupt", Checksum: "bad", Note: sum.Corrupt.Reason})
 		tail = sum.Corrupt

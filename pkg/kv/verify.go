@@ -197,7 +197,7 @@ func (v *verifier) checkLog(name string) {
 		v.problem(name, -1, err.Error())
 	case res.Torn != nil:
 		fr.Status = "torn tail"
-		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%s has a torn tail at offset %d (%s, %d bytes): the remains of a write a crash interrupted, never acknowledged; the next write cuts it off",
+		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%s has a torn tail at offset %d (%s, %d bytes): no whole record follows. A write that a crash interrupted leaves this, and was never acknowledged; damage to the end of the log (zeroed or lost pages) leaves it too, and would have lost acknowledged writes: kv cannot tell which. If the machine did not crash, suspect damage. The next write cuts the tail off; copy the file first to keep it",
 			name, res.Torn.Offset, res.Torn.Reason, int64(len(data))-res.Torn.Offset))
 	}
 }
