@@ -236,6 +236,10 @@ func (p *loadParser) parse(in io.Reader, format string, batchBytes int, now func
 				fail("key: %v", derr)
 				return
 			}
+			if strings.Contains(v, "\t") {
+				fail("a raw tab in the value (kv dump writes a tab as \\t)")
+				return
+			}
 			if value, derr = unescapeTSV(v); derr != nil {
 				fail("value: %v", derr)
 				return
@@ -319,6 +323,15 @@ func decodeJSONLine(line []byte, scratch *[]byte) (key, value []byte, exp time.T
 	if k, v, ok := fastJSONLine(line, scratch); ok {
 		return k, v, exp, nil
 	}
+	// encoding/json takes the last of two fields of one name, and turns a
+	// lone surrogate escape into U+FFFD: either would store something
+	// other than what the line says.
+	if name, dup := duplicateField(line); dup {
+		return nil, nil, exp, fmt.Errorf("field %q given twice", name)
+	}
+	if loneSurrogate(line) {
+		return nil, nil, exp, fmt.Errorf("a lone UTF-16 surrogate escape (\\uD800-\\uDFFF not in a pair): not a character")
+	}
 	var e jsonEntry
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
@@ -378,4 +391,77 @@ func fastJSONLine(b []byte, scratch *[]byte) (key, value []byte, ok bool) {
 		return key, value[:n], true
 	}
 	return nil, nil, false
+}
+
+// duplicateField reports the first name given twice among the fields of
+// the JSON object in line; a line that is not an object reports none (the
+// decoder then says what is wrong with it).
+func duplicateField(line []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok {
+			return "", false
+		}
+		if seen[name] {
+			return name, true
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// loneSurrogate reports whether line holds a \u escape of a UTF-16
+// surrogate that is not half of a high-low pair.
+func loneSurrogate(line []byte) bool {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(line) || line[i] != '\\' || line[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range line[i+2 : i+6] {
+			switch {
+			case '0' <= c && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(line); i++ {
+		if line[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // another escape: skip the escaped character
+			continue
+		}
+		switch {
+		case 0xD800 <= r && r <= 0xDBFF:
+			if lo, ok := hex4(i + 6); !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 11
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
