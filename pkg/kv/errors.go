@@ -41,6 +41,10 @@ var (
 	// ErrConditionFailed is returned by a conditional write whose
 	// condition did not hold; nothing was written.
 	ErrConditionFailed = errors.New("condition not met")
+	// ErrFlushAfterWrite is wrapped by the error of a write that is
+	// durable and applied, whose flush of the log into a table failed
+	// after it: the write is not to be retried, but the handle is broken.
+	ErrFlushAfterWrite = errors.New("the write is durable and applied, but the flush after it failed")
 	// ErrBroken is wrapped by every error after a write or sync failed:
 	// the handle can no longer tell what reached the disk and refuses
 	// further writes. Reopening the store recovers.

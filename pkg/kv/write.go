@@ -259,7 +259,7 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 func (db *DB) flushIfFull() error {
 	if db.walEnd > db.opts.FlushThreshold {
 		if err := db.flushLocked(); err != nil {
-			return fmt.Errorf("write is durable, but the flush after it failed: %w", err)
+			return fmt.Errorf("%w: %w", ErrFlushAfterWrite, err)
 		}
 	}
 	return nil
