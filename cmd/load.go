@@ -88,7 +88,27 @@ func (a *app) load(format string, batchBytes int) (err error) {
 	p := startLoadParser(in, format, batchBytes, arena, now)
 	defer p.stop()
 	stored := 0
-	for c := range p.out {
+	for {
+		var c *loadChunk
+		select {
+		case c = <-p.out:
+		default:
+			// The next batch is not parsed yet: its input may be slow
+			// to come (slow_producer | kv load), and the lock guards
+			// the store, not the wait for input. Let go of the store
+			// until the batch is ready.
+			if s != nil {
+				cerr := s.Close()
+				s = nil
+				if cerr != nil {
+					return loadFailed(cerr, stored, false)
+				}
+			}
+			c = <-p.out
+		}
+		if c == nil {
+			return nil
+		}
 		if c.err != nil {
 			if s != nil {
 				// Close first: with --no-sync the last batch may still be
@@ -108,14 +128,30 @@ func (a *app) load(format string, batchBytes int) (err error) {
 			}
 		}
 		if err := s.Apply(&c.batch); err != nil {
-			return err
+			applied := errors.Is(err, kv.ErrFlushAfterWrite)
+			if applied {
+				stored += c.batch.Len()
+			}
+			return loadFailed(err, stored, applied)
 		}
 		stored += c.batch.Len()
 		c.batch.Reset()
 		c.arena = c.arena[:0]
 		p.free <- c
 	}
-	return nil
+}
+
+// loadFailed says how far a load got when storing a batch failed: the
+// records of the whole batches stored before, which stay stored, and
+// whether the failed batch is among them.
+func loadFailed(err error, stored int, lastApplied bool) error {
+	switch {
+	case lastApplied:
+		return fmt.Errorf("%w (%d records stored, in whole batches, the last one included; the rest of the input was not read)", err, stored)
+	case stored > 0:
+		return fmt.Errorf("%w (%d records stored before it, in whole batches, and they stay; the failed batch was not acknowledged, and after a failed write kv cannot know whether a reader will find it)", err, stored)
+	}
+	return fmt.Errorf("%w (nothing stored before it; the failed batch was not acknowledged, and after a failed write kv cannot know whether a reader will find it)", err)
 }
 
 // loadChunk is one batch of kv load's input, or the error that ended it.

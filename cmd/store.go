@@ -50,7 +50,20 @@ func (a *app) openRead() (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openStore(dir, opts)
+	s, err := openStore(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The view is built: the lock guards the store's consistency, not
+	// the speed of whoever reads the output, so a paused pipe
+	// (kv dump | less) never keeps writers out.
+	if db, ok := s.(*kv.DB); ok {
+		if err := db.ReleaseLock(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // openStore opens the engine; the one place a backend is chosen.

@@ -537,6 +537,29 @@ func (db *DB) syncFound() error {
 	return nil
 }
 
+// ReleaseLock lets go of a read-only handle's shared lock; the handle stays
+// usable. A read-only Open builds its whole view under the lock: the
+// manifest read, every table open (its descriptor, and any mapping, keep
+// it readable after a writer removes its name) and the log read to its
+// end. After ReleaseLock the handle goes on reading that view, one instant
+// of the store, and sees no later write, while writers are free to run.
+// It is how a reader streams output to a pipe that may stall without
+// holding writers off. On a read-write handle it returns an error and
+// keeps the lock.
+func (db *DB) ReleaseLock() error {
+	if !db.opts.ReadOnly {
+		return errors.New("kv: ReleaseLock on a read-write handle")
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.lock == nil {
+		return nil
+	}
+	err := db.lock.Close()
+	db.lock = nil
+	return err
+}
+
 func (db *DB) releaseAll() error {
 	var first error
 	keep := func(err error) {

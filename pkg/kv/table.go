@@ -52,7 +52,12 @@ func (t *table) reader() *sstable.Reader {
 
 // mapped returns a reader of a mapping of the table, mapping it first if
 // needed, or the file reader if the mapping fails: mapping only saves
-// time, and the file reader reads the same bytes.
+// time, and the file reader reads the same bytes. The mapping is made by
+// name, so after ReleaseLock a compaction may have removed the file: the
+// mapping then fails and the file reader, whose descriptor keeps the
+// table alive, goes on. File numbers are never reused while a store has
+// the file, so the name never maps another table (the size is checked
+// too).
 func (t *table) mapped() *sstable.Reader {
 	t.mapMu.Lock()
 	defer t.mapMu.Unlock()
