@@ -141,14 +141,36 @@ func (db *DB) openReadOnly() error {
 // of four alternating runs).
 const mapLogFrom = 256 << 10
 
-// readLog returns the bytes of the log at path, read or mapped (see
-// mapLogFrom), and what releases them.
+// maxLogBytes bounds the data of a log: the engine flushes a log once it
+// passes FlushThreshold, so no log it writes holds more than the threshold
+// and one record (wal.MaxRecordSize). A log with more data was not written
+// by kv; reading it would cost memory for nothing. A variable so that
+// tests can reach the bound without writing gigabytes.
+var maxLogBytes int64 = 2 * wal.MaxRecordSize
+
+// logTooLarge is the corruption of a log with more data than maxLogBytes.
+func (db *DB) logTooLarge(name string, end int64) error {
+	return db.corrupt(name, maxLogBytes, "log holds %d bytes of data, beyond any size the engine writes (%d): reads and writes refuse it; kv repair keeps its records and cuts the rest", end, maxLogBytes)
+}
+
+// readLog returns the bytes of the log at path up to where its data ends,
+// read or mapped (see mapLogFrom), and what releases them. What follows
+// the data up to the file's size is a hole of zeros (vfs.DataEnd), which
+// a scan would see as a torn tail: it is not read, so a log extended by
+// truncate(1) costs nothing more than its records.
 func (db *DB) readLog(path string) ([]byte, func() error, error) {
-	st, err := db.fs.Stat(path)
+	end, size, err := vfs.DataEnd(db.fs, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if st.Size >= mapLogFrom && !vfs.MapCopies(db.fs) {
+	if end > maxLogBytes {
+		return nil, nil, db.logTooLarge(filepath.Base(path), end)
+	}
+	if end < size {
+		data, err := readPrefix(db.fs, path, end)
+		return data, func() error { return nil }, err
+	}
+	if size >= mapLogFrom && !vfs.MapCopies(db.fs) {
 		data, release, err := db.fs.Map(path)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			return data, release, err
@@ -423,14 +445,14 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 		return db.missing(name, err)
 	}
 	db.walFile = f
-	size, err := f.Size()
+	end, size, err := vfs.DataEnd(db.fs, db.path(name))
 	if err != nil {
 		return err
 	}
-	if size > wal.MaxRecordSize*2 {
-		return db.corrupt(name, -1, "log of %d bytes is beyond any size the engine writes", size)
+	if end > maxLogBytes {
+		return db.logTooLarge(name, end)
 	}
-	data := make([]byte, size)
+	data := make([]byte, end)
 	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
@@ -438,9 +460,10 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 	if err != nil {
 		return db.walError(name, err)
 	}
-	if res.Torn != nil {
-		// What a crash leaves: the write was never acknowledged. Cut it
-		// off so the next record follows the last whole one.
+	if res.Torn != nil || res.End < size {
+		// What a crash leaves: the write was never acknowledged (or a
+		// hole of zeros after the last record). Cut it off so the next
+		// record follows the last whole one.
 		if err := f.Truncate(res.End); err != nil {
 			return err
 		}
@@ -601,4 +624,18 @@ func (db *DB) checkOpen() error {
 
 func (db *DB) deferredError() error {
 	return fmt.Errorf("%w: %w", ErrBroken, db.deferredErr)
+}
+
+// readPrefix reads the first n bytes of the file at path.
+func readPrefix(fsys vfs.FS, path string, n int64) ([]byte, error) {
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data := make([]byte, n)
+	if _, err := f.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+		return nil, err
+	}
+	return data, nil
 }

@@ -109,7 +109,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	}
 	for _, num := range logs {
 		name := walName(num)
-		data, release, err := db.fs.Map(db.path(name))
+		data, release, tooLarge, err := db.salvageLogBytes(name)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
@@ -117,6 +117,11 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: -1, Reason: err.Error()})
 			db.markDamaged(rep, name)
 			continue
+		}
+		if tooLarge > 0 {
+			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: maxLogBytes,
+				Reason: fmt.Sprintf("%d bytes beyond any size the engine writes, cut", tooLarge-maxLogBytes)})
+			db.markDamaged(rep, name)
 		}
 		// A torn tail is what a crash leaves, not damage.
 		_, scanErr := wal.Scan(data, nil)
@@ -183,6 +188,29 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	}
 	rep.Repaired = true
 	return rep, nil
+}
+
+// salvageLogBytes returns the bytes of the log name that can hold its
+// records: up to where its data ends (a hole after it reads as zeros), and
+// at most maxLogBytes. tooLarge is the data's end when it passes that
+// bound (0 otherwise): the rest cannot be kv's.
+func (db *DB) salvageLogBytes(name string) (data []byte, release func() error, tooLarge int64, err error) {
+	end, size, err := vfs.DataEnd(db.fs, db.path(name))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if end < size && end <= maxLogBytes {
+		data, err := readPrefix(db.fs, db.path(name), end)
+		return data, func() error { return nil }, 0, err
+	}
+	data, release, err = db.fs.Map(db.path(name))
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if end > maxLogBytes {
+		return data[:maxLogBytes], release, end, nil
+	}
+	return data, release, 0, nil
 }
 
 // repairNumbers picks the numbers of the repaired store's table and log:

@@ -177,15 +177,39 @@ func (v *verifier) problem(file string, off int64, reason string) {
 func (v *verifier) checkLog(name string) {
 	fr := FileReport{File: name, Kind: "log", Status: "ok"}
 	defer func() { v.rep.Files = append(v.rep.Files, fr) }()
-	data, release, err := v.fs.Map(filepath.Join(v.dir, name))
+	path := filepath.Join(v.dir, name)
+	end, size, err := vfs.DataEnd(v.fs, path)
 	if err != nil {
 		fr.Status = "damaged"
 		v.problem(name, -1, missingReason(err))
 		return
 	}
-	defer release()
-	fr.Bytes = int64(len(data))
+	fr.Bytes = size
+	if end > maxLogBytes {
+		fr.Status = "damaged"
+		v.problem(name, maxLogBytes, fmt.Sprintf("log holds %d bytes of data, beyond any size the engine writes (%d): reads and writes refuse it; kv repair keeps its records and cuts the rest", end, maxLogBytes))
+		return
+	}
+	// The hole after the data, if any, reads as zeros: not read.
+	var data []byte
+	if end < size {
+		data, err = readPrefix(v.fs, path, end)
+	} else {
+		var release func() error
+		data, release, err = v.fs.Map(path)
+		if err == nil {
+			defer release()
+		}
+	}
+	if err != nil {
+		fr.Status = "damaged"
+		v.problem(name, -1, missingReason(err))
+		return
+	}
 	res, err := wal.Scan(data, nil)
+	if err == nil && res.Torn == nil && res.End < size {
+		res.Torn = &wal.Tail{Offset: res.End, Reason: "zeros (a hole) to the end of the file"}
+	}
 	fr.Records = res.Records
 	var ce *wal.CorruptError
 	switch {
@@ -198,7 +222,7 @@ func (v *verifier) checkLog(name string) {
 	case res.Torn != nil:
 		fr.Status = "torn tail"
 		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%s has a torn tail at offset %d (%s, %d bytes): no whole record follows. A write that a crash interrupted leaves this, and was never acknowledged; damage to the end of the log (zeroed or lost pages) leaves it too, and would have lost acknowledged writes: kv cannot tell which. If the machine did not crash, suspect damage. The next write cuts the tail off; copy the file first to keep it",
-			name, res.Torn.Offset, res.Torn.Reason, int64(len(data))-res.Torn.Offset))
+			name, res.Torn.Offset, res.Torn.Reason, size-res.Torn.Offset))
 	}
 }
 

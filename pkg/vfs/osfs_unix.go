@@ -64,3 +64,26 @@ func (osFS) MapCopies() bool { return false }
 func (osFS) LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error) {
 	return lockFlock(flock.New(dir, flock.SetFlag(os.O_RDONLY|unix.O_DIRECTORY)), exclusive, timeout)
 }
+
+// dataEnd implements holeFinder with lseek's SEEK_DATA and SEEK_HOLE: the
+// end of the file's last data extent. Any error (a filesystem without
+// them) answers the size, which is always safe.
+func (f osFile) dataEnd(size int64) int64 {
+	fd := int(f.Fd())
+	end, off := int64(0), int64(0)
+	for off < size {
+		d, err := unix.Seek(fd, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			break // no data from off on
+		}
+		if err != nil {
+			return size
+		}
+		h, err := unix.Seek(fd, d, unix.SEEK_HOLE)
+		if err != nil || h <= d {
+			return size
+		}
+		end, off = h, h
+	}
+	return min(end, size)
+}

@@ -4,6 +4,7 @@ package vfs
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -29,5 +30,40 @@ func TestOSRefusesNonRegular(t *testing.T) {
 	}
 	if _, err := Default.OpenRW(fifo); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("OpenRW(fifo): %v, want ErrNotRegular", err)
+	}
+}
+
+// TestDataEndSkipsHole: a file extended by truncate(1) ends its data where
+// its writes ended (to the filesystem's block), and a file without a hole
+// ends at its size; MemFS, which cannot tell, answers the size.
+func TestDataEndSkipsHole(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	f, err := Default.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("data"), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	end, size, err := DataEnd(Default, name)
+	if err != nil || end != 4 || size != 4 {
+		t.Fatalf("no hole: end %d, size %d, %v; want 4, 4", end, size, err)
+	}
+	const big = 1 << 30
+	if err := os.Truncate(name, big); err != nil {
+		t.Fatal(err)
+	}
+	end, size, err = DataEnd(Default, name)
+	if err != nil || size != big || end < 4 || end > 1<<20 {
+		t.Fatalf("after truncate to 1 GiB: end %d, size %d, %v; want the end of the data, within its first block", end, size, err)
+	}
+	m := NewMemFS()
+	m.MkdirAll("/d")
+	mf, _ := m.Create("/d/f")
+	mf.WriteAt(make([]byte, 10), 0)
+	mf.Close()
+	if end, size, err := DataEnd(m, "/d/f"); err != nil || end != 10 || size != 10 {
+		t.Fatalf("MemFS: end %d, size %d, %v; want 10, 10", end, size, err)
 	}
 }
