@@ -16,8 +16,13 @@ func (a *app) newRepairCmd() *cobra.Command {
 		Long: `Read every log and table of the store, keep every intact record and table
 block, copy each damaged file into a dated folder inside the data
 directory (damaged-YYYYMMDDTHHMMSSZ/), and rebuild the store from what was
-kept. Prints what it kept and what it could not read. --dry-run reports
-only and changes nothing. Nothing is deleted before its copy is durable.`,
+kept. Prints what it kept and what it could not read: the damaged ranges,
+how many records they are known to have held, and every key that may have
+lost a newer version (its newest version kept is older than a damaged
+range that could have held a newer one, so its value, or its absence,
+may be out of date; kv cannot tell which of them did). --dry-run reports
+all of it and changes nothing. Nothing is deleted before its copy is
+durable.`,
 		Example: `  kv repair --dry-run   # what would be kept and lost
   kv repair && kv verify`,
 		Args: cobra.NoArgs,
@@ -44,6 +49,15 @@ only and changes nothing. Nothing is deleted before its copy is durable.`,
 			}
 			for _, d := range rep.Damaged {
 				fmt.Fprintf(w, "damaged: %s\n", d)
+			}
+			if rep.DroppedRecords > 0 || rep.DroppedEntries > 0 {
+				fmt.Fprintf(w, "dropped: at least %d log records and %d table entries\n", rep.DroppedRecords, rep.DroppedEntries)
+			}
+			if n := len(rep.MayHaveLostNewer); n > 0 {
+				fmt.Fprintf(w, "may have lost a newer version: %d keys, whose newest version kept is older than a damaged range (kv cannot tell which did):\n", n)
+				for _, k := range rep.MayHaveLostNewer {
+					fmt.Fprintf(w, "stale: %q\n", k)
+				}
 			}
 			if rep.Renumber {
 				fmt.Fprintln(w, "renumber: the store's file numbers are near their limit; the repaired store starts again from low numbers")

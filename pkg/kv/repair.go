@@ -36,6 +36,19 @@ type RepairReport struct {
 	Entries int `json:"entries"`
 	// Keys is the number of live keys in the repaired store.
 	Keys int `json:"keys"`
+	// DroppedRecords is how many log records the damage is known to have
+	// taken, from the gaps in the sequence numbers of the records kept: a
+	// lower bound, since damage at the end of a log hides how many
+	// followed. DroppedEntries is how many table entries it took, where a
+	// damaged table's footer still gives its count.
+	DroppedRecords int64 `json:"dropped_records"`
+	DroppedEntries int64 `json:"dropped_entries"`
+	// MayHaveLostNewer lists, in order, every key whose newest version
+	// kept is older than some damaged range that could have held a newer
+	// one: its value in the repaired store (or its absence, where what
+	// was kept is a deletion) may be out of date. kv cannot tell which of
+	// them did lose a version; every other key's newest version is known.
+	MayHaveLostNewer []string `json:"may_have_lost_newer"`
 	// Renumber is true when the store's file numbers are near
 	// manifest.MaxFileNum, so Repair rebuilds it from low numbers even
 	// without damage.
@@ -76,14 +89,29 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	if err := db.checkVersions(); err != nil {
 		return nil, err
 	}
-	rep := &RepairReport{Damaged: []string{}, Lost: []Problem{}}
+	rep := &RepairReport{Damaged: []string{}, Lost: []Problem{}, MayHaveLostNewer: []string{}}
 	logs, tables, minSeq, maxNum, err := db.repairSources(rep)
 	if err != nil {
 		return nil, err
 	}
 	// Apply oldest first: tables from the oldest, then the logs in order.
+	// Every table, and every log record, is one point in the store's
+	// history, numbered by pos; newest records the point of each key's
+	// newest version kept, and damageAt the latest point a damaged range
+	// sits at. A key whose newest version is older than that range may
+	// have had a newer one in it.
 	state := newMemtable()
+	var pos int64
+	newest := map[string]int64{}
+	damageAt := int64(-1)
+	keep := func(ops []wal.Op) {
+		for _, op := range ops {
+			newest[string(op.Key)] = pos
+		}
+		state.applyOps(ops)
+	}
 	for i := len(tables) - 1; i >= 0; i-- {
+		pos++
 		data, release, err := db.fs.Map(db.path(tableName(tables[i])))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			// A file that cannot be read now is not damaged: stop
@@ -93,18 +121,31 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		if err != nil {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: -1, Reason: err.Error()})
 			db.markDamaged(rep, tableName(tables[i]))
+			damageAt = pos
 			continue
 		}
 		ops, lost := sstable.Salvage(data)
 		ops = cloneOps(ops)
+		if len(lost) > 0 {
+			if r, err := sstable.Open(data); err == nil {
+				if n := int64(r.Entries()); n > int64(len(ops)) {
+					rep.DroppedEntries += n - int64(len(ops))
+				}
+				r.Close()
+			}
+		}
 		release()
 		rep.Entries += len(ops)
-		state.applyOps(ops)
+		keep(ops)
 		for _, p := range lost {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: p.Offset, Reason: p.Reason})
 		}
 		if len(lost) > 0 {
 			db.markDamaged(rep, tableName(tables[i]))
+			// Each key is in a table once: a damaged block of this
+			// table can hide a newer version only of keys kept from
+			// older ones.
+			damageAt = pos
 		}
 	}
 	for _, num := range logs {
@@ -116,6 +157,8 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		if err != nil {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: -1, Reason: err.Error()})
 			db.markDamaged(rep, name)
+			pos++
+			damageAt = pos
 			continue
 		}
 		if tooLarge > 0 {
@@ -126,18 +169,36 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		// A torn tail is what a crash leaves, not damage.
 		_, scanErr := wal.Scan(data, nil)
 		records, damaged := wal.Salvage(data)
-		for _, r := range records {
+		// A clean scan, torn tail or not, means nothing was lost; only a
+		// scan error makes the file damaged.
+		if scanErr == nil {
+			damaged = nil
+		}
+		base := pos
+		for i, r := range records {
+			pos++
 			// Records before minSeq were flushed into a table already
 			// (see repairSources); replaying them would bring back values
 			// that later tables overwrote.
 			if r.Seq >= minSeq {
-				state.applyOps(cloneOps(r.Ops))
+				keep(cloneOps(r.Ops))
 			}
+			if i > 0 && r.Seq > records[i-1].Seq+1 && scanErr != nil {
+				rep.DroppedRecords += int64(r.Seq - records[i-1].Seq - 1)
+			}
+		}
+		for _, d := range damaged {
+			// The range sits after the records that start before it.
+			before := int64(0)
+			for _, r := range records {
+				if r.Offset < d[0] {
+					before++
+				}
+			}
+			damageAt = max(damageAt, base+before+1)
 		}
 		release()
 		rep.Records += len(records)
-		// A clean scan, torn tail or not, means nothing was lost; only a
-		// scan error makes the file damaged.
 		if scanErr != nil {
 			db.markDamaged(rep, name)
 			for _, d := range damaged {
@@ -145,6 +206,12 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			}
 		}
 	}
+	for k, at := range newest {
+		if at < damageAt {
+			rep.MayHaveLostNewer = append(rep.MayHaveLostNewer, k)
+		}
+	}
+	slices.Sort(rep.MayHaveLostNewer)
 	live := state.sorted(nil)
 	for _, op := range live {
 		if db.live(op) {
