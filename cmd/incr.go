@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,8 +18,10 @@ func (a *app) newIncrCmd() *cobra.Command {
 		Short: "Add to an integer counter atomically and print the result",
 		Long: `Add DELTA (default 1, may be negative: kv incr n -2) to the decimal integer
 stored under KEY, under the exclusive lock, and print the new value. A
-missing or expired key counts from 0. A value that is not a decimal 64-bit
-integer, or a result that would overflow, is an error (exit 1) and leaves
+missing or expired key counts from 0. The value must be a decimal 64-bit
+integer, optionally signed, with at most one trailing newline (what
+echo 5 | kv set n stores); the result is stored without it. Any other
+value, or a result that would overflow, is an error (exit 1) and leaves
 the value untouched. An expiry on the key is kept.
 
 Flags go before KEY, so that a negative DELTA needs no "--".`,
@@ -54,7 +57,9 @@ Flags go before KEY, so that a negative DELTA needs no "--".`,
 				case err != nil:
 					return err
 				default:
-					if n, err = strconv.ParseInt(string(cur), 10, 64); err != nil {
+					// One trailing newline is what echo 5 | kv set n
+					// leaves; the result is stored without it.
+					if n, err = strconv.ParseInt(strings.TrimSuffix(string(cur), "\n"), 10, 64); err != nil {
 						return noError{fmt.Sprintf("the value of %q is not an integer", args[0])}
 					}
 				}

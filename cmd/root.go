@@ -136,7 +136,8 @@ which beats the default.
 	pf := root.PersistentFlags()
 	pf.StringP("dir", "d", "", "data directory (default $XDG_DATA_HOME/kv, i.e. ~/.local/share/kv)")
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/kv/config.yaml when present)")
-	pf.Duration("lock-timeout", 10*time.Second, "how long to wait for the data directory's lock")
+	lockTimeout := 10 * time.Second
+	pf.Var(durationValue{&lockTimeout}, "lock-timeout", "how long to wait for the data directory's lock (10s, 2m, 1d)")
 	pf.Bool("sync", true, "fdatasync every write before reporting success (--sync=false is unsafe)")
 	only := ""
 	if !buildWholeTree {
@@ -354,9 +355,9 @@ func (a *app) dataDir() (string, error) {
 // lockTimeout is the configured lock timeout.
 func (a *app) lockTimeout() (time.Duration, error) {
 	s := a.v.GetString("lock-timeout")
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil {
-		return 0, usagef("invalid lock timeout %q: %v", s, err)
+		return 0, usagef("invalid lock timeout: %v", err)
 	}
 	if d < 0 {
 		return 0, usagef("invalid lock timeout %q: negative", s)

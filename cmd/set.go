@@ -21,6 +21,7 @@ type setOptions struct {
 	ifAbsent  bool
 	ifValue   string
 	hasIf     bool
+	hasTTL    bool
 }
 
 func (a *app) newSetCmd() *cobra.Command {
@@ -58,12 +59,13 @@ cron:  kv set --if-absent lock:nightly "$(date +%F)" || exit 0`,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			c := cmd.Flags()
 			o.hasIf = c.Changed("if-value")
+			o.hasTTL = c.Changed("ttl")
 			return a.runSet(&o, args)
 		}),
 	}
 	f := c.Flags()
-	f.StringVar(&o.valueFile, "value-file", "", "read the value from this file (keeps secrets off the command line)")
-	f.DurationVar(&o.ttl, "ttl", 0, "expire the value after this long (e.g. 90s, 12h)")
+	f.StringVar(&o.valueFile, "value-file", "", "read the value from this file, keeping secrets off the command line; - is standard input, and a pipe works (--value-file <(cmd)): it is read before the store is locked")
+	f.Var(durationValue{&o.ttl}, "ttl", "expire the value after this long (90s, 12h, 7d, 1d12h)")
 	f.StringVar(&o.expiresAt, "expires-at", "", "expire the value at this time: RFC 3339 (2030-01-01T12:00:00Z) or a date (2030-01-01, midnight UTC)")
 	f.BoolVar(&o.ifAbsent, "if-absent", false, "write only if KEY has no live value (exit 1 otherwise)")
 	f.StringVar(&o.ifValue, "if-value", "", "write only if the current value is exactly this (exit 1 otherwise)")
@@ -85,8 +87,8 @@ func (a *app) runSet(o *setOptions, args []string) (err error) {
 	var exp time.Time
 	expiring := false
 	switch {
-	case o.ttl < 0:
-		return usagef("--ttl must be positive")
+	case o.hasTTL && o.ttl <= 0:
+		return usagef("--ttl must be positive (a value set without --ttl never expires)")
 	case o.ttl > 0:
 		exp, expiring = now().Add(o.ttl), true
 	case o.expiresAt != "":
@@ -140,6 +142,16 @@ func (a *app) readValue(o *setOptions, args []string) ([]byte, error) {
 	}
 	r := a.stdin
 	name := "standard input"
+	if o.valueFile == "-" {
+		o.valueFile = "" // --value-file - is standard input
+	}
+	if o.valueFile == "" {
+		if f, ok := r.(*os.File); ok && isTerminal(f) {
+			// A value typed at a terminal would end at ^D with no
+			// prompt to say so: kv never waits on a person silently.
+			return nil, usagef("no VALUE, and standard input is a terminal: give VALUE, pipe it in (kv set KEY < file), or use --value-file")
+		}
+	}
 	if o.valueFile != "" {
 		f, err := os.Open(o.valueFile)
 		if errors.Is(err, fs.ErrNotExist) {
