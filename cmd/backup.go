@@ -32,7 +32,7 @@ same private permissions (0700 directory, 0600 files).`,
 			}
 			err = db.Backup(args[0])
 			if errors.Is(err, kv.ErrDestNotEmpty) {
-				return noError{err.Error() + "; kv backup never overwrites"}
+				return noError{msg: err.Error() + "; kv backup never overwrites"}
 			}
 			return err
 		}),

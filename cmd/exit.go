@@ -31,7 +31,8 @@ const (
 // ExitCodesHelp lists the exit codes, for help texts and man pages.
 const ExitCodesHelp = `Exit status:
   0  success
-  1  a clean "no": key not found, condition not met, verify found problems
+  1  a clean "no": key not found, condition not met, no expiry (silent
+     with -q); also a value incr cannot add to, verify found problems
   2  usage error: unknown flag or command, wrong arguments, invalid input
   3  the data directory's lock was not acquired within --lock-timeout
   4  corrupt data stopped the operation (run kv verify)
@@ -50,7 +51,22 @@ func usagef(format string, args ...any) error {
 
 // noError is a clean "no" that has already been explained (or needs no
 // explanation): exit code 1.
-type noError struct{ msg string }
+type noError struct {
+	msg string
+	// clean marks a "no" that --quiet silences: an expected answer (a
+	// key without expiry), not a problem with the data (a value that is
+	// not an integer, a verify that found damage).
+	clean bool
+}
+
+// cleanNo reports whether err is a clean "no": a missing key, a failed
+// condition, or a noError marked clean. --quiet makes these exit 1 with
+// nothing on stderr; everything else is still reported.
+func cleanNo(err error) bool {
+	var ne noError
+	return errors.Is(err, kv.ErrNotFound) || errors.Is(err, kv.ErrConditionFailed) ||
+		(errors.As(err, &ne) && ne.clean)
+}
 
 func (e noError) Error() string { return e.msg }
 

@@ -60,11 +60,11 @@ Flags go before KEY, so that a negative DELTA needs no "--".`,
 					// One trailing newline is what echo 5 | kv set n
 					// leaves; the result is stored without it.
 					if n, err = strconv.ParseInt(strings.TrimSuffix(string(cur), "\n"), 10, 64); err != nil {
-						return noError{fmt.Sprintf("the value of %q is not an integer", args[0])}
+						return noError{msg: fmt.Sprintf("the value of %q is not an integer", args[0])}
 					}
 				}
 				if (delta > 0 && n > math.MaxInt64-delta) || (delta < 0 && n < math.MinInt64-delta) {
-					return noError{fmt.Sprintf("%d %+d overflows a 64-bit integer", n, delta)}
+					return noError{msg: fmt.Sprintf("%d %+d overflows a 64-bit integer", n, delta)}
 				}
 				result = n + delta
 				v := []byte(strconv.FormatInt(result, 10))

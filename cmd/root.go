@@ -75,6 +75,9 @@ func MainWithClock(args []string, stdin io.Reader, stdout, stderr io.Writer, now
 	if errors.As(err, &ne) && ne.msg == "" {
 		return code
 	}
+	if quiet, _ := root.PersistentFlags().GetBool("quiet"); quiet && code == ExitNo && cleanNo(err) {
+		return code
+	}
 	msg := describe(err)
 	if code == ExitUsage && cmd != nil {
 		msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
@@ -136,6 +139,7 @@ which beats the default.
 	pf := root.PersistentFlags()
 	pf.StringP("dir", "d", "", "data directory (default $XDG_DATA_HOME/kv, i.e. ~/.local/share/kv)")
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/kv/config.yaml when present)")
+	pf.BoolP("quiet", "q", false, `a clean "no" (key not found, condition not met, no expiry) exits 1 with nothing on stderr; every other error is still reported`)
 	lockTimeout := 10 * time.Second
 	pf.Var(durationValue{&lockTimeout}, "lock-timeout", "how long to wait for the data directory's lock (10s, 2m, 1d)")
 	pf.Bool("sync", true, "fdatasync every write before reporting success (--sync=false is unsafe)")

@@ -48,7 +48,8 @@ nanosecond up to 2262-04-11T23:47:16Z; a later one (9999-12-31 as
 Conditional writes: --if-absent writes only when KEY has no value;
 --if-value OLD writes only when the current value is exactly OLD. A failed
 condition changes nothing and exits 1, which makes a run-once guard for
-cron:  kv set --if-absent lock:nightly "$(date +%F)" || exit 0`,
+cron, silent when the job already ran and failing on any real error:
+  kv set -q --if-absent lock:nightly "$(date +%F)"; case $? in 0) ;; 1) exit 0 ;; *) exit 1 ;; esac`,
 		Example: `  kv set greeting hello
   printf 'multi\nline' | kv set note
   kv set token < token.txt

@@ -42,7 +42,7 @@ expires.`,
 				return err
 			}
 			if exp.IsZero() {
-				return noError{fmt.Sprintf("%q has no expiry", args[0])}
+				return noError{msg: fmt.Sprintf("%q has no expiry", args[0]), clean: true}
 			}
 			_, err = fmt.Fprintln(a.stdout, formatTTL(exp.Sub(now()), seconds))
 			return err

@@ -47,7 +47,7 @@ problem and 1 when there is one; --format json for machines.`,
 				return err
 			}
 			if !rep.OK() {
-				return noError{fmt.Sprintf("verify found %d problem(s) in %s", len(rep.Problems), rep.Dir)}
+				return noError{msg: fmt.Sprintf("verify found %d problem(s) in %s", len(rep.Problems), rep.Dir)}
 			}
 			return nil
 		}),
