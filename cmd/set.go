@@ -168,6 +168,10 @@ func (a *app) readValue(o *setOptions, args []string) ([]byte, error) {
 	}
 	value, err := io.ReadAll(io.LimitReader(r, kv.MaxValueSize+1))
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Path == name {
+			return nil, err // "read NAME: cause" already
+		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if len(value) > kv.MaxValueSize {

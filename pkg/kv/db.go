@@ -264,7 +264,7 @@ func (db *DB) openTable(num uint64, size int64) (*table, error) {
 	}
 	got, err := f.Size()
 	if err != nil {
-		err = fmt.Errorf("%s: %w", db.path(name), err)
+		err = withPath("", db.path(name), err)
 	} else if got != size {
 		err = db.corrupt(name, -1, "size %d, manifest says %d", got, size)
 	}
@@ -291,7 +291,7 @@ func (db *DB) tableError(name string, err error) error {
 		return db.corrupt(name, ce.Offset, "%s", ce.Reason)
 	}
 	// A read that failed: name the file it failed in.
-	return fmt.Errorf("%s: %w", db.path(name), err)
+	return withPath("", db.path(name), err)
 }
 
 func (db *DB) openReadWrite() error {

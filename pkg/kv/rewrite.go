@@ -114,7 +114,7 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 	// removeLeftovers removes and syncs again.
 	if len(old) > 0 || newLog {
 		if err := db.fs.SyncDir(db.dir); err != nil {
-			return db.fail(fmt.Errorf("sync %s after removing replaced files: %w", db.dir, err))
+			return db.fail(withPath("sync (after removing replaced files)", db.dir, err))
 		}
 	}
 	return nil
@@ -213,7 +213,7 @@ func (db *DB) writeTable(num uint64, it iterator, bottom bool) (int64, uint64, e
 		_ = db.fs.Remove(name)
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("write %s: %w", name, err)
+		return 0, 0, withPath("write", name, err)
 	}
 	return size, entries, nil
 }

@@ -181,7 +181,7 @@ func (v *verifier) checkLog(name string) {
 	end, size, err := vfs.DataEnd(v.fs, path)
 	if err != nil {
 		fr.Status = "damaged"
-		v.problem(name, -1, missingReason(err))
+		v.problem(name, -1, missingReason(filepath.Join(v.dir, name), err))
 		return
 	}
 	fr.Bytes = size
@@ -203,7 +203,7 @@ func (v *verifier) checkLog(name string) {
 	}
 	if err != nil {
 		fr.Status = "damaged"
-		v.problem(name, -1, missingReason(err))
+		v.problem(name, -1, missingReason(filepath.Join(v.dir, name), err))
 		return
 	}
 	res, err := wal.Scan(data, nil)
@@ -232,7 +232,7 @@ func (v *verifier) checkTable(name string, size int64) {
 	data, release, err := v.fs.Map(filepath.Join(v.dir, name))
 	if err != nil {
 		fr.Status = "damaged"
-		v.problem(name, -1, missingReason(err))
+		v.problem(name, -1, missingReason(filepath.Join(v.dir, name), err))
 		return
 	}
 	defer release()
@@ -251,11 +251,12 @@ func (v *verifier) checkTable(name string, size int64) {
 	}
 }
 
-func missingReason(err error) string {
+func missingReason(path string, err error) string {
 	if errors.Is(err, fs.ErrNotExist) {
 		return "named by the manifest but missing"
 	}
-	return err.Error()
+	// The problem names the file already.
+	return causeWithoutPath(path, err)
 }
 
 // checkPermissions warns about a store other users can read or write, or

@@ -283,18 +283,18 @@ func (db *DB) writeLog(rec []byte) error {
 	if !db.dirDurable && !db.opts.NoSync {
 		// The manifest naming this (empty) log may not be durable yet.
 		if err := db.fs.SyncDir(db.dir); err != nil {
-			return fmt.Errorf("sync %s: %w", db.dir, err)
+			return withPath("sync", db.dir, err)
 		}
 	}
 	if _, err := db.walFile.WriteAt(rec, db.walEnd); err != nil {
 		// Cut off what may have landed so the log stays appendable; if
 		// that fails too, the next open sees a torn tail and cuts it.
 		_ = db.walFile.Truncate(db.walEnd)
-		return fmt.Errorf("write %s: %w", db.walName(), err)
+		return withPath("write", db.walName(), err)
 	}
 	if !db.opts.NoSync {
 		if err := db.walFile.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", db.walName(), err)
+			return withPath("sync", db.walName(), err)
 		}
 	}
 	return nil
@@ -404,12 +404,12 @@ func (db *DB) Sync() error {
 		return err
 	}
 	if err := db.walFile.Sync(); err != nil {
-		return db.fail(fmt.Errorf("sync %s: %w", db.walName(), err))
+		return db.fail(withPath("sync", db.walName(), err))
 	}
 	db.walSynced = true
 	if !db.dirDurable {
 		if err := db.fs.SyncDir(db.dir); err != nil {
-			return db.fail(fmt.Errorf("sync %s: %w", db.dir, err))
+			return db.fail(withPath("sync", db.dir, err))
 		}
 		db.dirDurable = true
 	}
