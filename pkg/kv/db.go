@@ -46,6 +46,11 @@ type DB struct {
 	// walSynced is false while the log may hold bytes not yet synced by
 	// this handle (records a failed or dead writer left, a cut tail).
 	walSynced bool
+	// openedAs is the store as Open found it, when Open flushed a log
+	// left over the threshold: Compact reports it as the state before, so
+	// kv compact -v does not count the table its own open made. Any later
+	// change clears it.
+	openedAs *storeSize
 	// dirDurable is false while the manifest naming the log may not be
 	// durable (see openReadWrite).
 	dirDurable bool
@@ -356,7 +361,11 @@ func (db *DB) openReadWrite() error {
 	if db.walEnd > db.opts.FlushThreshold {
 		// A log left over the threshold (a flush that failed or was cut
 		// short) is flushed now, so every open stays bounded.
-		return db.flushLocked()
+		before := &storeSize{tables: len(db.tables), bytes: db.diskBytes()}
+		if err := db.flushLocked(); err != nil {
+			return err
+		}
+		db.openedAs = before
 	}
 	return nil
 }
@@ -638,4 +647,10 @@ func readPrefix(fsys vfs.FS, path string, n int64) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
+}
+
+// storeSize is a store's number of tables and bytes on disk.
+type storeSize struct {
+	tables int
+	bytes  int64
 }

@@ -28,6 +28,7 @@ func walName(num uint64) string   { return manifest.WALName(num) }
 // are the replaced files deleted. A crash at any step leaves either the old
 // manifest with all its files, or the new one with all of its.
 func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error {
+	db.openedAs = nil
 	next := db.man.NextFile
 	if need := uint64(1) + boolToUint(newLog); next-1 > manifest.MaxFileNum-need {
 		// Not a failure of the device: the handle stays usable for reads.
@@ -437,6 +438,11 @@ func (db *DB) Compact() (CompactStats, error) {
 		return CompactStats{}, err
 	}
 	st := CompactStats{BytesBefore: db.diskBytes(), TablesBefore: len(db.tables)}
+	if db.openedAs != nil {
+		// Nothing changed since Open flushed the log it found: the log
+		// and tables before that flush are what this compacts.
+		st.BytesBefore, st.TablesBefore = db.openedAs.bytes, db.openedAs.tables
+	}
 	its := []iterator{&sliceIter{ops: db.mem.sorted(nil)}}
 	for _, t := range db.tables {
 		its = append(its, tableIter{Iterator: t.mapped().NewIterator(), db: db, num: t.num})

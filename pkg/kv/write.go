@@ -303,6 +303,7 @@ func (db *DB) writeLog(rec []byte) error {
 // publish makes a record writeLog wrote, of n operations, part of what
 // readers see. The caller holds both locks.
 func (db *DB) publish(rec []byte, n int) {
+	db.openedAs = nil
 	// A run of ingests has ended: its sort memory is let go (see ingest).
 	db.sorted = nil
 	if !db.opts.NoSync {
