@@ -570,6 +570,37 @@ func TestTortureConcurrency(t *testing.T) {
 		}
 		return r, ""
 	}
+	// Meanwhile a file named LOCK (what earlier versions locked) is
+	// deleted, recreated, replaced by rename and made a FIFO, over and
+	// over: with the lock on the directory itself, nothing of this may
+	// let two writers in at once or lose a write.
+	var churns int
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		lock := filepath.Join(dir, "LOCK")
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			os.Remove(lock)
+			switch i % 3 {
+			case 0:
+				os.WriteFile(lock, nil, 0o600)
+			case 1:
+				tmp := lock + ".new"
+				if os.WriteFile(tmp, nil, 0o600) == nil {
+					os.Rename(tmp, lock)
+				}
+			case 2:
+				unix.Mkfifo(lock, 0o600)
+			}
+			churns++
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	reader("get", getter)
 	reader("get", getter)
 	reader("dump", dumper)
@@ -613,8 +644,8 @@ func TestTortureConcurrency(t *testing.T) {
 	if r := runKV(t, bin, nil, "-d", dir, "verify"); r.code != 0 {
 		t.Fatalf("verify: %v\n%s", r, r.stdout)
 	}
-	testsummary.Log(t, "torture: concurrency: %d writer processes at once × %d kv set = %d sets in %.1fs, all exit 0 and present afterwards, beside %d kv get, %d kv dump, %d kv compact, 0 failures, 0 lock timeouts (default %v; slowest set %.2fs, get %.2fs, dump %.2fs, compact %.2fs)",
-		writers, sets, counts["set"], elapsed.Seconds(), counts["get"], counts["dump"], counts["compact"], kv.DefaultLockTimeout,
+	testsummary.Log(t, "torture: concurrency: %d writer processes at once × %d kv set = %d sets in %.1fs, all exit 0 and present afterwards, beside %d kv get, %d kv dump, %d kv compact and %d deletions and replacements of a file named LOCK, 0 failures, 0 lock timeouts (default %v; slowest set %.2fs, get %.2fs, dump %.2fs, compact %.2fs)",
+		writers, sets, counts["set"], elapsed.Seconds(), counts["get"], counts["dump"], counts["compact"], churns, kv.DefaultLockTimeout,
 		slowest["set"].Seconds(), slowest["get"].Seconds(), slowest["dump"].Seconds(), slowest["compact"].Seconds())
 }
 
