@@ -40,14 +40,16 @@ func TestLocking(t *testing.T) {
 		if !errors.Is(err, kv.ErrLocked) {
 			t.Fatalf("read-only %v: %v, want ErrLocked", ro, err)
 		}
-		if elapsed < wait-10*time.Millisecond || elapsed > wait+5*time.Second {
-			t.Errorf("read-only %v: gave up after %v, timeout %v", ro, elapsed, wait)
+		// A timer never fires early; how late it fires depends on the
+		// machine's load, so there is no upper bound.
+		if elapsed < wait {
+			t.Errorf("read-only %v: gave up after %v, before its timeout %v", ro, elapsed, wait)
 		}
 	}
-	// A negative timeout tries once.
-	start := time.Now()
-	if _, err := openOS(dir, false, -1); !errors.Is(err, kv.ErrLocked) || time.Since(start) > time.Second {
-		t.Errorf("try-once open: %v after %v", err, time.Since(start))
+	// A negative timeout tries once (it would otherwise wait for ever:
+	// the holder never lets go while it runs).
+	if _, err := openOS(dir, false, -1); !errors.Is(err, kv.ErrLocked) {
+		t.Errorf("try-once open: %v", err)
 	}
 	if _, err := kv.Verify(dir, &kv.Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, kv.ErrLocked) {
 		t.Errorf("Verify under a writer: %v", err)
@@ -74,20 +76,34 @@ func TestLocking(t *testing.T) {
 		t.Errorf("writer beside readers: %v", err)
 	}
 	r1.Close()
-	// A waiting writer gets the lock as soon as the last reader leaves.
+	// A waiting writer does not get the lock while a reader holds it, and
+	// gets it once the last reader leaves. The wait is bounded only so
+	// that a broken lock fails the test instead of hanging it.
+	opened := make(chan *kv.DB, 1)
+	failed := make(chan error, 1)
 	go func() {
-		time.Sleep(100 * time.Millisecond)
-		r2.Close()
+		db, err := openOS(dir, false, time.Minute)
+		if err != nil {
+			failed <- err
+			return
+		}
+		opened <- db
 	}()
-	start = time.Now()
-	w, err = openOS(dir, false, 10*time.Second)
-	if err != nil {
+	select {
+	case db := <-opened:
+		db.Close()
+		t.Fatal("a writer got the lock while a reader held it")
+	case err := <-failed:
+		t.Fatalf("waiting writer: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	r2.Close()
+	select {
+	case db := <-opened:
+		db.Close()
+	case err := <-failed:
 		t.Fatalf("waiting writer: %v", err)
 	}
-	if time.Since(start) < 50*time.Millisecond {
-		t.Errorf("writer did not wait for the reader (%v)", time.Since(start))
-	}
-	w.Close()
 	summary(t, "locking: writer excludes writers and readers (ErrLocked after %v), readers share, a waiter proceeds when the holder closes", wait)
 }
 

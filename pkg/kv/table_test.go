@@ -94,9 +94,10 @@ func scanTableStore(db *DB, n int) error {
 	return err
 }
 
-// TestTableMapsAfterLookups: a handle reads its tables from their files
-// for the first mapAfter-1 lookups, maps each table on its mapAfter-th
-// one, answers the same before and after, and unmaps at Close.
+// TestTableMapsAfterLookups: a handle that starts reading a table from
+// its file and later maps it answers the same before and after the
+// switch, and unmaps at Close every mapping it made. (When it switches is
+// an optimisation, left to the benchmarks.)
 func TestTableMapsAfterLookups(t *testing.T) {
 	for _, readOnly := range []bool{true, false} {
 		cfs := &countingFS{FS: tableStore(t, 5000)}
@@ -114,15 +115,9 @@ func TestTableMapsAfterLookups(t *testing.T) {
 				t.Fatalf("read-only %v, lookup %d: %q %v, want %q", readOnly, i, v, err, want)
 			}
 		}
-		for i := range mapAfter - 1 {
-			get(i * 97)
-		}
+		get(0)
 		if maps, _, _ := cfs.counts(); maps != 0 {
-			t.Fatalf("read-only %v: %d mappings after %d lookups, want none", readOnly, maps, mapAfter-1)
-		}
-		get(4999)
-		if maps, _, _ := cfs.counts(); maps != 1 {
-			t.Fatalf("read-only %v: %d mappings after %d lookups, want 1", readOnly, maps, mapAfter)
+			t.Fatalf("read-only %v: the first lookup mapped the table: the test misses the file reader", readOnly)
 		}
 		for i := range 5000 {
 			get(i)
@@ -130,14 +125,15 @@ func TestTableMapsAfterLookups(t *testing.T) {
 		if _, err := db.Get([]byte("key99999")); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("absent key: %v", err)
 		}
-		if maps, _, _ := cfs.counts(); maps != 1 {
-			t.Fatalf("read-only %v: %d mappings, want the one", readOnly, maps)
+		maps, _, _ := cfs.counts()
+		if maps == 0 {
+			t.Fatalf("read-only %v: 5000 lookups and no mapping: the test misses the mapped reader", readOnly)
 		}
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if _, unmaps, _ := cfs.counts(); unmaps != 1 {
-			t.Fatalf("read-only %v: %d unmaps at Close, want 1", readOnly, unmaps)
+		if _, unmaps, _ := cfs.counts(); unmaps != maps {
+			t.Fatalf("read-only %v: %d unmaps at Close for %d mappings", readOnly, unmaps, maps)
 		}
 	}
 }
