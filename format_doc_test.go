@@ -18,6 +18,7 @@ import (
 var formatDocPackages = map[string]string{
 	"kv":       "pkg/kv",
 	"wal":      "pkg/wal",
+	"entry":    "pkg/entry",
 	"sstable":  "pkg/sstable",
 	"manifest": "pkg/manifest",
 	"vfs":      "pkg/vfs",

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -506,4 +507,20 @@ func readDir(ts *testscript.TestScript, dir string) map[string][]byte {
 		out[e.Name()] = data
 	}
 	return out
+}
+
+// TestTablesDoNotImportTheLog: the entry encoding is a leaf package that
+// the log and the tables both import; the tables need nothing of the log.
+func TestTablesDoNotImportTheLog(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./pkg/sstable").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/kvtool/kv/pkg/entry") {
+		t.Fatalf("pkg/sstable does not import pkg/entry: the check is looking at the wrong list: %q", deps)
+	}
+	if slices.Contains(deps, "github.com/kvtool/kv/pkg/wal") {
+		t.Fatal("pkg/sstable imports pkg/wal")
+	}
 }

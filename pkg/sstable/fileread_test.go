@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // countingReader is a table file that counts its reads and can fail them.
@@ -101,7 +101,7 @@ func sameAnswers(t *testing.T, what string, mr, fr *Reader, keys [][]byte) (errs
 }
 
 // lookupKeys are the keys of ops and keys between and around them.
-func lookupKeys(ops []wal.Op) [][]byte {
+func lookupKeys(ops []entry.Op) [][]byte {
 	keys := [][]byte{{0}, []byte("key-"), []byte("zzz")}
 	for _, op := range ops {
 		keys = append(keys, op.Key, append(bytes.Clone(op.Key), 0))
@@ -115,13 +115,13 @@ func lookupKeys(ops []wal.Op) [][]byte {
 func TestFileReaderMatchesMapped(t *testing.T) {
 	tables := []struct {
 		name string
-		ops  []wal.Op
+		ops  []entry.Op
 		// flips: none, "all" over the table, or in the "meta" region
 		// (index, filter, checksums, footer) only.
 		flips string
 	}{
 		{"empty", nil, ""},
-		{"one", []wal.Op{{Kind: wal.KindSet, Key: []byte("k"), Value: []byte("v")}}, ""},
+		{"one", []entry.Op{{Kind: entry.KindSet, Key: []byte("k"), Value: []byte("v")}}, ""},
 		{"small", mixedOps(200, 21), "all"},
 		// Index and filter over many chunks, entries straddling chunk
 		// boundaries, a top index of a few hundred bytes.
@@ -246,11 +246,11 @@ func TestFileReaderReadsLittle(t *testing.T) {
 
 // longKeyOps returns n entries whose keys are about 1 KB: a top index of a
 // few chunks from a table of a few MB.
-func longKeyOps(n int) []wal.Op {
+func longKeyOps(n int) []entry.Op {
 	pad := strings.Repeat("k", 1000)
-	ops := make([]wal.Op, n)
+	ops := make([]entry.Op, n)
 	for i := range ops {
-		ops[i] = wal.Op{Kind: wal.KindSet, Key: fmt.Appendf(nil, "%s%06d", pad, i), Value: fmt.Appendf(nil, "v%d", i)}
+		ops[i] = entry.Op{Kind: entry.KindSet, Key: fmt.Appendf(nil, "%s%06d", pad, i), Value: fmt.Appendf(nil, "v%d", i)}
 	}
 	return ops
 }
@@ -310,13 +310,13 @@ func TestFileReaderPrefetch(t *testing.T) {
 // made it, as itself (not as damage), and the reader goes on.
 func TestFileReaderReadErrors(t *testing.T) {
 	// The second table's top index is prefetched: a failure there too.
-	for _, ops := range [][]wal.Op{mixedOps(20000, 24), longKeyOps(5000)} {
+	for _, ops := range [][]entry.Op{mixedOps(20000, 24), longKeyOps(5000)} {
 		readErrors(t, ops)
 	}
 }
 
 // readErrors fails each read of a lookup of one of ops in turn.
-func readErrors(t *testing.T, ops []wal.Op) {
+func readErrors(t *testing.T, ops []entry.Op) {
 	data := build(t, ops)
 	k := ops[len(ops)/2]
 	for failAt := int64(1); ; failAt++ {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kvtool/kv/internal/crc32c"
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // rawTable assembles a table from raw block bodies and index keys, with
@@ -85,11 +85,11 @@ func withStarts(body []byte) []byte {
 		p++
 		kl, n := binary.Uvarint(body[p:])
 		p += n + int(kl)
-		if wal.Kind(kind) != wal.KindDelete && p < len(body) {
+		if entry.Kind(kind) != entry.KindDelete && p < len(body) {
 			vl, m := binary.Uvarint(body[p:])
 			p += m + int(vl)
 		}
-		if wal.Kind(kind) == wal.KindSetExpiring {
+		if entry.Kind(kind) == entry.KindSetExpiring {
 			p += 8
 		}
 	}
@@ -181,7 +181,7 @@ func FuzzTable(f *testing.F) {
 			}
 			return
 		}
-		var all []wal.Op
+		var all []entry.Op
 		it := r.NewIterator()
 		for it.Next() {
 			all = append(all, it.Op())
@@ -285,7 +285,7 @@ func tableSeeds() []tableSeed {
 	one := func() []byte {
 		var buf bytes.Buffer
 		w := NewWriter(&buf)
-		w.Add(wal.Op{Kind: wal.KindSet, Key: []byte("k"), Value: []byte("v")})
+		w.Add(entry.Op{Kind: entry.KindSet, Key: []byte("k"), Value: []byte("v")})
 		w.Finish()
 		return buf.Bytes()
 	}
@@ -312,18 +312,18 @@ func tableSeeds() []tableSeed {
 		binary.LittleEndian.PutUint32(b[r.metaOff+int64(r.ixLen):], 1<<30)
 		return b
 	}
-	longKey := bytes.Repeat([]byte("k"), wal.MaxKeySize+1)
-	longEntry := append([]byte{byte(wal.KindSet)}, binary.AppendUvarint(nil, uint64(len(longKey)))...)
+	longKey := bytes.Repeat([]byte("k"), entry.MaxKeySize+1)
+	longEntry := append([]byte{byte(entry.KindSet)}, binary.AppendUvarint(nil, uint64(len(longKey)))...)
 	longEntry = append(append(longEntry, longKey...), 1, 'v')
-	outOfOrder := append(wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("b"), Value: []byte("1")}),
-		wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("a"), Value: []byte("2")})...)
+	outOfOrder := append(entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte("b"), Value: []byte("1")}),
+		entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte("a"), Value: []byte("2")})...)
 	// 130 blocks of one entry each: three top index entries, so lookups
 	// search the top index before the index.
 	manyBlocks := func() []byte {
 		var bodies, keys [][]byte
 		for i := 0; i < 2*TopStride+2; i++ {
 			k := fmt.Appendf(nil, "k%03d", i)
-			bodies = append(bodies, wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: k, Value: []byte("v")}))
+			bodies = append(bodies, entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: k, Value: []byte("v")}))
 			keys = append(keys, k)
 		}
 		return rawTable(bodies, keys, keys)
@@ -342,9 +342,9 @@ func tableSeeds() []tableSeed {
 		{"entries-huge", setFooter(one(), 4, 1<<40), true},
 		{"index-offset-outside-file", indexOutside(), true},
 		{"offsets-outside-index", offsetsOutside(), true},
-		{"key-above-limit", rawTable([][]byte{longEntry}, [][]byte{longKey[:wal.MaxKeySize]}, [][]byte{longKey}), false},
-		{"index-key-above-limit", rawTable([][]byte{wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("k"), Value: nil})}, [][]byte{longKey}, [][]byte{[]byte("k")}), false},
-		{"version-1", rawTableVersion1([][]byte{wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte("k"), Value: []byte("v")})}, [][]byte{[]byte("k")}, [][]byte{[]byte("k")}), false},
+		{"key-above-limit", rawTable([][]byte{longEntry}, [][]byte{longKey[:entry.MaxKeySize]}, [][]byte{longKey}), false},
+		{"index-key-above-limit", rawTable([][]byte{entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte("k"), Value: nil})}, [][]byte{longKey}, [][]byte{[]byte("k")}), false},
+		{"version-1", rawTableVersion1([][]byte{entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte("k"), Value: []byte("v")})}, [][]byte{[]byte("k")}, [][]byte{[]byte("k")}), false},
 		{"keys-out-of-order", rawTable([][]byte{outOfOrder}, [][]byte{[]byte("a")}, [][]byte{[]byte("b"), []byte("a")}), false},
 	}
 }
@@ -353,7 +353,7 @@ func tableSeeds() []tableSeed {
 // a wrong structure are reported.
 func TestVerifyStructure(t *testing.T) {
 	set := func(k string) []byte {
-		return wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte(k), Value: []byte("v")})
+		return entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte(k), Value: []byte("v")})
 	}
 	keys := func(ks ...string) [][]byte {
 		var out [][]byte

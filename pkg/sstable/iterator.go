@@ -3,7 +3,7 @@ package sstable
 import (
 	"bytes"
 
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // Iterator walks a table's entries in key order.
@@ -13,7 +13,7 @@ type Iterator struct {
 	body  []byte
 	pos   int
 	base  int64
-	op    wal.Op
+	op    entry.Op
 	err   error
 }
 
@@ -71,7 +71,7 @@ func (it *Iterator) decode() bool {
 			return false
 		}
 	}
-	op, rest, err := wal.DecodeOp(it.body[it.pos:])
+	op, rest, err := entry.DecodeOp(it.body[it.pos:])
 	if err != nil {
 		it.err = corrupt(it.base+int64(it.pos), "entry: %v", err)
 		return false
@@ -90,7 +90,7 @@ func (it *Iterator) Next() bool {
 }
 
 // Op returns the current entry; its slices alias the table's bytes.
-func (it *Iterator) Op() wal.Op { return it.op }
+func (it *Iterator) Op() entry.Op { return it.op }
 
 // Err returns the first error met (a *CorruptError for damage).
 func (it *Iterator) Err() error { return it.err }

@@ -6,7 +6,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // A long-lived reader's lookup used to spend most of its time in a data
@@ -96,7 +96,7 @@ func (ki *keyIndex) add(hash, offset uint64) bool {
 
 // find looks key (whose Hash is hash) up among the keys added so far.
 // Keys may share a tag, so every match is compared in full.
-func (ki *keyIndex) find(r *Reader, key []byte, hash uint64) (wal.Op, bool, error) {
+func (ki *keyIndex) find(r *Reader, key []byte, hash uint64) (entry.Op, bool, error) {
 	tag := slotTag(hash)
 	i := ki.home(hash)
 	// A key added lies within maxProbe slots of its home, all of them
@@ -112,7 +112,7 @@ func (ki *keyIndex) find(r *Reader, key []byte, hash uint64) (wal.Op, bool, erro
 			off := v&offsetMask - 1
 			p := r.data[off:]
 			if k, _, _ := skipEntry(p); bytes.Equal(k, key) {
-				op, _, err := wal.DecodeOp(p)
+				op, _, err := entry.DecodeOp(p)
 				if err != nil {
 					return op, false, corrupt(int64(off), "entry: %v", err)
 				}
@@ -123,7 +123,7 @@ func (ki *keyIndex) find(r *Reader, key []byte, hash uint64) (wal.Op, bool, erro
 			i = 0
 		}
 	}
-	return wal.Op{}, false, nil
+	return entry.Op{}, false, nil
 }
 
 // Block states in the prefix index.

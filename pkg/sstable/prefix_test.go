@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // tableOf writes sorted keys, each with the value "v-" and the key, and
@@ -21,7 +21,7 @@ func tableOf(t *testing.T, keys [][]byte) *Reader {
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
 	for _, k := range keys {
-		if err := w.Add(wal.Op{Kind: wal.KindSet, Key: k, Value: append([]byte("v-"), k...)}); err != nil {
+		if err := w.Add(entry.Op{Kind: entry.KindSet, Key: k, Value: append([]byte("v-"), k...)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,7 +181,7 @@ func TestKeyIndexHashFlooding(t *testing.T) {
 	r.lookups.Store(prefixIndexAfter - 1)
 	for range 2 {
 		for _, k := range keys {
-			for _, get := range []func([]byte) (wal.Op, bool, error){r.Get, r.GetLikelyPresent} {
+			for _, get := range []func([]byte) (entry.Op, bool, error){r.Get, r.GetLikelyPresent} {
 				if op, ok, err := get(k); err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
 					t.Fatalf("Get(%x) = %q %v %v", k, op.Value, ok, err)
 				}
@@ -217,7 +217,7 @@ func TestKeyIndexFull(t *testing.T) {
 	px.keyIndex = &keyIndex{slots: make([]atomic.Uint64, 50)}
 	for range 2 {
 		for _, k := range keys {
-			for _, get := range []func([]byte) (wal.Op, bool, error){r.Get, r.GetLikelyPresent} {
+			for _, get := range []func([]byte) (entry.Op, bool, error){r.Get, r.GetLikelyPresent} {
 				op, ok, err := get(k)
 				if err != nil || !ok || !bytes.Equal(op.Value, append([]byte("v-"), k...)) {
 					t.Fatalf("Get(%q) with a full key index = %q %v %v", k, op.Value, ok, err)

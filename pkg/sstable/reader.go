@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kvtool/kv/internal/crc32c"
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // Reader reads a table, either from its bytes (usually a memory mapping,
@@ -189,7 +189,7 @@ func (r *Reader) indexEntry(i int) (blockHandle, error) {
 		return blockHandle{}, err
 	}
 	kl, n := binary.Uvarint(head)
-	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > rest-uint64(n) {
+	if n <= 0 || kl == 0 || kl > entry.MaxKeySize || kl > rest-uint64(n) {
 		if _, err := r.metaAt(pos, uint64(len(head))); err != nil {
 			return blockHandle{}, err
 		}
@@ -318,7 +318,7 @@ func (r *Reader) topKey(j int) ([]byte, error) {
 		return nil, err
 	}
 	kl, n := binary.Uvarint(head)
-	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > rest-uint64(n) {
+	if n <= 0 || kl == 0 || kl > entry.MaxKeySize || kl > rest-uint64(n) {
 		return nil, corrupt(r.metaOff+int64(pos), "top index entry %d: bad key length", j)
 	}
 	p, err := r.metaAt(pos, uint64(n)+kl)
@@ -486,8 +486,8 @@ func (r *Reader) indexKey(i int) ([]byte, error) {
 }
 
 // Get looks key up. found is false when the table holds no entry for it;
-// a tombstone is found, with Kind wal.KindDelete.
-func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
+// a tombstone is found, with Kind entry.KindDelete.
+func (r *Reader) Get(key []byte) (op entry.Op, found bool, err error) {
 	return r.get(key, false)
 }
 
@@ -497,11 +497,11 @@ func (r *Reader) Get(key []byte) (op wal.Op, found bool, err error) {
 // index first, before the bloom filter: one cache miss fewer for a key
 // that is there, one more for one that is not (RandomGet and
 // RandomGetAbsent in pkg/kv measure both).
-func (r *Reader) GetLikelyPresent(key []byte) (op wal.Op, found bool, err error) {
+func (r *Reader) GetLikelyPresent(key []byte) (op entry.Op, found bool, err error) {
 	return r.get(key, true)
 }
 
-func (r *Reader) get(key []byte, likelyPresent bool) (op wal.Op, found bool, err error) {
+func (r *Reader) get(key []byte, likelyPresent bool) (op entry.Op, found bool, err error) {
 	if r.f.blocks == 0 {
 		return op, false, nil
 	}
@@ -554,7 +554,7 @@ func (r *Reader) get(key []byte, likelyPresent bool) (op wal.Op, found bool, err
 		}
 		k, _, ok := skipEntry(p)
 		if !ok {
-			_, _, derr := wal.DecodeOp(p)
+			_, _, derr := entry.DecodeOp(p)
 			return op, false, corrupt(int64(h.offset)+int64(len(entries)-len(p)), "entry: %v", derr)
 		}
 		if bytes.Compare(k, key) < 0 {
@@ -570,7 +570,7 @@ func (r *Reader) get(key []byte, likelyPresent bool) (op wal.Op, found bool, err
 	if err != nil {
 		return op, false, err
 	}
-	e, _, derr := wal.DecodeOp(p)
+	e, _, derr := entry.DecodeOp(p)
 	if derr != nil {
 		return op, false, corrupt(int64(h.offset)+int64(len(entries)-len(p)), "entry: %v", derr)
 	}
@@ -587,23 +587,23 @@ func skipEntry(p []byte) (key, rest []byte, ok bool) {
 	if len(p) < 2 {
 		return nil, nil, false
 	}
-	kind := wal.Kind(p[0])
+	kind := entry.Kind(p[0])
 	kl, n := binary.Uvarint(p[1:])
-	if n <= 0 || kl == 0 || kl > wal.MaxKeySize || kl > uint64(len(p)-1-n) {
+	if n <= 0 || kl == 0 || kl > entry.MaxKeySize || kl > uint64(len(p)-1-n) {
 		return nil, nil, false
 	}
 	key = p[1+n : 1+n+int(kl)]
 	rest = p[1+n+int(kl):]
 	switch kind {
-	case wal.KindDelete:
+	case entry.KindDelete:
 		return key, rest, true
-	case wal.KindSet, wal.KindSetExpiring:
+	case entry.KindSet, entry.KindSetExpiring:
 		vl, m := binary.Uvarint(rest)
-		if m <= 0 || vl > wal.MaxValueSize || vl > uint64(len(rest)-m) {
+		if m <= 0 || vl > entry.MaxValueSize || vl > uint64(len(rest)-m) {
 			return nil, nil, false
 		}
 		rest = rest[m+int(vl):]
-		if kind == wal.KindSetExpiring {
+		if kind == entry.KindSetExpiring {
 			if len(rest) < 8 {
 				return nil, nil, false
 			}

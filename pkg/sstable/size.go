@@ -1,8 +1,6 @@
 package sstable
 
-import (
-	"github.com/kvtool/kv/pkg/wal"
-)
+import "github.com/kvtool/kv/pkg/entry"
 
 // Size is the size in bytes of the table a Writer writes for ops (sorted
 // with unique keys, as Add requires), computed without encoding them. The
@@ -10,7 +8,7 @@ import (
 // an estimate a few percent short would make a batch look smaller than
 // an equal one already written, and the two would be written and then
 // merged instead of written once together.
-func Size(ops []wal.Op) int64 {
+func Size(ops []entry.Op) int64 {
 	var s sizer
 	for _, op := range ops {
 		s.add(op)
@@ -30,8 +28,8 @@ type sizer struct {
 	entries      int
 }
 
-func (s *sizer) add(op wal.Op) {
-	s.block += wal.OpSize(op)
+func (s *sizer) add(op entry.Op) {
+	s.block += entry.OpSize(op)
 	s.blockEntries++
 	s.lastKey = len(op.Key)
 	s.entries++
@@ -46,7 +44,7 @@ func (s *sizer) flushBlock() {
 	}
 	// Entries, their 16-bit offsets, the entry count and the CRC.
 	n := uint64(s.block + 2*s.blockEntries + 2 + 4)
-	s.meta += keyFieldSize(s.lastKey) + wal.UvarintLen(s.off) + wal.UvarintLen(n) + 4
+	s.meta += keyFieldSize(s.lastKey) + entry.UvarintLen(s.off) + entry.UvarintLen(n) + 4
 	s.off += n
 	s.blocks++
 	if s.blocks%TopStride == 0 {
@@ -65,4 +63,4 @@ func (s *sizer) finish() int64 {
 }
 
 // keyFieldSize is the size of a length-prefixed key of n bytes.
-func keyFieldSize(n int) int { return wal.UvarintLen(uint64(n)) + n }
+func keyFieldSize(n int) int { return entry.UvarintLen(uint64(n)) + n }

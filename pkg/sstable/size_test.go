@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // TestSizeMatchesWriter: Size agrees to the byte with what Writer writes,
@@ -35,16 +35,16 @@ func TestSizeMatchesWriter(t *testing.T) {
 				}
 			}
 		})
-		ops := make([]wal.Op, n)
+		ops := make([]entry.Op, n)
 		for i, k := range sorted {
 			v := make([]byte, rng.Intn([]int{0, 100, 5000, 70_000}[rng.Intn(4)*rng.Intn(2)]+1))
 			switch rng.Intn(4) {
 			case 0:
-				ops[i] = wal.Op{Kind: wal.KindDelete, Key: []byte(k)}
+				ops[i] = entry.Op{Kind: entry.KindDelete, Key: []byte(k)}
 			case 1:
-				ops[i] = wal.Op{Kind: wal.KindSetExpiring, Key: []byte(k), Value: v, ExpiresAt: rng.Int63()}
+				ops[i] = entry.Op{Kind: entry.KindSetExpiring, Key: []byte(k), Value: v, ExpiresAt: rng.Int63()}
 			default:
-				ops[i] = wal.Op{Kind: wal.KindSet, Key: []byte(k), Value: v}
+				ops[i] = entry.Op{Kind: entry.KindSet, Key: []byte(k), Value: v}
 			}
 		}
 		if got, want := Size(ops), int64(len(build(t, ops))); got != want {

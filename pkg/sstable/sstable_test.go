@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/kvtool/kv/internal/testsummary"
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // build writes ops (sorted, unique keys) as a table.
-func build(t testing.TB, ops []wal.Op) []byte {
+func build(t testing.TB, ops []entry.Op) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
@@ -56,33 +56,33 @@ func inParallel(t *testing.T, n int, fn func(g int) error) {
 
 // mixedOps returns n entries with every kind: values of varied sizes
 // (empty ones too), tombstones and expiring values.
-func mixedOps(n int, seed int64) []wal.Op {
+func mixedOps(n int, seed int64) []entry.Op {
 	rng := rand.New(rand.NewSource(seed))
-	ops := make([]wal.Op, n)
+	ops := make([]entry.Op, n)
 	for i := range ops {
 		k := key(i * 2) // odd numbers stay absent
 		switch i % 7 {
 		case 3:
-			ops[i] = wal.Op{Kind: wal.KindDelete, Key: k}
+			ops[i] = entry.Op{Kind: entry.KindDelete, Key: k}
 		case 5:
-			ops[i] = wal.Op{Kind: wal.KindSetExpiring, Key: k, Value: []byte(fmt.Sprintf("exp-%d", i)), ExpiresAt: int64(i) * 1e9}
+			ops[i] = entry.Op{Kind: entry.KindSetExpiring, Key: k, Value: []byte(fmt.Sprintf("exp-%d", i)), ExpiresAt: int64(i) * 1e9}
 		case 6:
-			ops[i] = wal.Op{Kind: wal.KindSet, Key: k, Value: []byte{}}
+			ops[i] = entry.Op{Kind: entry.KindSet, Key: k, Value: []byte{}}
 		default:
 			v := make([]byte, rng.Intn(200))
 			rng.Read(v)
-			ops[i] = wal.Op{Kind: wal.KindSet, Key: k, Value: v}
+			ops[i] = entry.Op{Kind: entry.KindSet, Key: k, Value: v}
 		}
 	}
 	return ops
 }
 
-func sameOp(a, b wal.Op) bool {
+func sameOp(a, b entry.Op) bool {
 	return a.Kind == b.Kind && bytes.Equal(a.Key, b.Key) && bytes.Equal(a.Value, b.Value) && a.ExpiresAt == b.ExpiresAt
 }
 
-func iterate(r *Reader) ([]wal.Op, error) {
-	var out []wal.Op
+func iterate(r *Reader) ([]entry.Op, error) {
+	var out []entry.Op
 	it := r.NewIterator()
 	for it.Next() {
 		out = append(out, it.Op())
@@ -90,7 +90,7 @@ func iterate(r *Reader) ([]wal.Op, error) {
 	return out, it.Err()
 }
 
-func checkTable(t *testing.T, data []byte, ops []wal.Op) *Reader {
+func checkTable(t *testing.T, data []byte, ops []entry.Op) *Reader {
 	t.Helper()
 	r, err := Open(data)
 	if err != nil {
@@ -184,17 +184,17 @@ func TestRoundTripManyKeys(t *testing.T) {
 
 func TestBigValues(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
-	var ops []wal.Op
+	var ops []entry.Op
 	for i, size := range []int{0, 1, BlockSize - 10, BlockSize, BlockSize + 1, 3 * BlockSize, 300 << 10, 5, 0} {
 		v := make([]byte, size)
 		rng.Read(v)
-		kind := wal.KindSet
+		kind := entry.KindSet
 		if i%2 == 1 {
-			kind = wal.KindSetExpiring
+			kind = entry.KindSetExpiring
 		}
-		ops = append(ops, wal.Op{Kind: kind, Key: key(i), Value: v, ExpiresAt: map[bool]int64{true: 1 << 40}[kind == wal.KindSetExpiring]})
+		ops = append(ops, entry.Op{Kind: kind, Key: key(i), Value: v, ExpiresAt: map[bool]int64{true: 1 << 40}[kind == entry.KindSetExpiring]})
 	}
-	ops = append(ops, wal.Op{Kind: wal.KindSet, Key: bytes.Repeat([]byte("z"), wal.MaxKeySize), Value: []byte("max key")})
+	ops = append(ops, entry.Op{Kind: entry.KindSet, Key: bytes.Repeat([]byte("z"), entry.MaxKeySize), Value: []byte("max key")})
 	r := checkTable(t, build(t, ops), ops)
 	if r.Blocks() < 6 {
 		t.Errorf("%d blocks: big values should each fill one", r.Blocks())
@@ -202,15 +202,15 @@ func TestBigValues(t *testing.T) {
 }
 
 func TestTombstonesAndExpiry(t *testing.T) {
-	ops := []wal.Op{
-		{Kind: wal.KindDelete, Key: []byte("a")},
-		{Kind: wal.KindSetExpiring, Key: []byte("b"), Value: []byte("v"), ExpiresAt: -1},
-		{Kind: wal.KindSetExpiring, Key: []byte("c"), Value: []byte{}, ExpiresAt: 1<<63 - 1},
-		{Kind: wal.KindDelete, Key: []byte("d")},
+	ops := []entry.Op{
+		{Kind: entry.KindDelete, Key: []byte("a")},
+		{Kind: entry.KindSetExpiring, Key: []byte("b"), Value: []byte("v"), ExpiresAt: -1},
+		{Kind: entry.KindSetExpiring, Key: []byte("c"), Value: []byte{}, ExpiresAt: 1<<63 - 1},
+		{Kind: entry.KindDelete, Key: []byte("d")},
 	}
 	r := checkTable(t, build(t, ops), ops)
 	op, found, err := r.Get([]byte("a"))
-	if err != nil || !found || op.Kind != wal.KindDelete || op.Value != nil {
+	if err != nil || !found || op.Kind != entry.KindDelete || op.Value != nil {
 		t.Errorf("tombstone: %+v %v %v", op, found, err)
 	}
 }
@@ -231,7 +231,7 @@ func TestWriterRejects(t *testing.T) {
 		w := NewWriter(&bytes.Buffer{})
 		var err error
 		for _, k := range keys {
-			if err = w.Add(wal.Op{Kind: wal.KindSet, Key: []byte(k)}); err != nil {
+			if err = w.Add(entry.Op{Kind: entry.KindSet, Key: []byte(k)}); err != nil {
 				break
 			}
 		}
@@ -241,7 +241,7 @@ func TestWriterRejects(t *testing.T) {
 		"out of order": {"b", "a"},
 		"duplicate":    {"a", "a"},
 		"empty key":    {""},
-		"key too long": {string(bytes.Repeat([]byte("k"), wal.MaxKeySize+1))},
+		"key too long": {string(bytes.Repeat([]byte("k"), entry.MaxKeySize+1))},
 	} {
 		if err := add(keys...); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -250,7 +250,7 @@ func TestWriterRejects(t *testing.T) {
 	// A failing writer's error is returned.
 	w := NewWriter(failWriter{})
 	for i := 0; i < 1000; i++ {
-		w.Add(wal.Op{Kind: wal.KindSet, Key: key(i), Value: make([]byte, 100)})
+		w.Add(entry.Op{Kind: entry.KindSet, Key: key(i), Value: make([]byte, 100)})
 	}
 	if _, err := w.Finish(); !errors.Is(err, errDiskFull) {
 		t.Errorf("Finish over a failing writer: %v", err)
@@ -314,14 +314,14 @@ func TestEveryByteFlip(t *testing.T) {
 		t.Fatalf("table too small: %d blocks", good.Blocks())
 	}
 	// Keys to look up: every stored one and some absent ones.
-	blockEntries := map[int][]wal.Op{}
+	blockEntries := map[int][]entry.Op{}
 	for b := 0; b < int(good.Blocks()); b++ {
 		body, _, err := good.block(b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for p := body; len(p) > 0; {
-			op, rest, err := wal.DecodeOp(p)
+			op, rest, err := entry.DecodeOp(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -343,7 +343,7 @@ func TestEveryByteFlip(t *testing.T) {
 			t.Errorf("flip at %d (%s): Verify found nothing", pos, region)
 		}
 		// Salvage keeps exactly the entries of the intact data blocks.
-		var want []wal.Op
+		var want []entry.Op
 		damagedBlock := -1
 		if region == "data" {
 			damagedBlock = blockOf(t, good, int64(pos))
@@ -479,7 +479,7 @@ func TestSalvageSkipsDamagedBlocks(t *testing.T) {
 	b1, _ := Open(build(t, ops))
 	for i := 0; i < int(b1.Blocks()); i++ {
 		body, _, _ := b1.block(i)
-		first, _, _ := wal.DecodeOp(body)
+		first, _, _ := entry.DecodeOp(body)
 		if keep[string(first.Key)] == (i == 1 || i == 3) {
 			t.Errorf("block %d: salvaged %v", i, keep[string(first.Key)])
 		}
@@ -522,7 +522,7 @@ func TestSalvageWithoutIndex(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		body, _, _ := first6.block(i)
 		for p := body; len(p) > 0; want++ {
-			_, p, _ = wal.DecodeOp(p)
+			_, p, _ = entry.DecodeOp(p)
 		}
 	}
 	if len(salvaged) != want {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kvtool/kv/internal/crc32c"
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // topTable builds a table of about 2,000 blocks: 31 top index entries.
@@ -21,7 +21,7 @@ func topTable(t *testing.T) ([]byte, [][]byte) {
 	for i := 0; i < 8000; i++ {
 		k := fmt.Appendf(nil, "key-%06d", 2*i) // odd numbers are absent
 		keys = append(keys, k)
-		if err := w.Add(wal.Op{Kind: wal.KindSet, Key: k, Value: value}); err != nil {
+		if err := w.Add(entry.Op{Kind: entry.KindSet, Key: k, Value: value}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -119,7 +119,7 @@ func TestTopIndexDamage(t *testing.T) {
 // search of the whole index.
 func TestVersion1TableStillRead(t *testing.T) {
 	set := func(k string) []byte {
-		return wal.AppendOp(nil, wal.Op{Kind: wal.KindSet, Key: []byte(k), Value: []byte("v-" + k)})
+		return entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte(k), Value: []byte("v-" + k)})
 	}
 	v2 := rawTable([][]byte{append(set("a"), set("b")...), set("c")}, [][]byte{[]byte("b"), []byte("c")}, [][]byte{[]byte("a"), []byte("b"), []byte("c")})
 	v1 := rawTableVersion1([][]byte{append(set("a"), set("b")...), set("c")}, [][]byte{[]byte("b"), []byte("c")}, [][]byte{[]byte("a"), []byte("b"), []byte("c")})

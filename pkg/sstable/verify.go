@@ -9,7 +9,7 @@ import (
 	"slices"
 
 	"github.com/kvtool/kv/internal/crc32c"
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // Problem is one defect Verify found.
@@ -59,7 +59,7 @@ func Verify(data []byte) []Problem {
 		p := body
 		n := 0
 		for len(p) > 0 {
-			op, rest, err := wal.DecodeOp(p)
+			op, rest, err := entry.DecodeOp(p)
 			at := int64(h.offset) + int64(len(body)-len(p))
 			if err != nil {
 				add(corrupt(at, "entry: %v", err))
@@ -120,7 +120,7 @@ func asProblem(err error) Problem {
 // footer or checksum array), by walking the data region from its start,
 // recognising each block by the CRC that follows its entries, so damage to
 // the metadata loses no data.
-func Salvage(data []byte) (ops []wal.Op, lost []Problem) {
+func Salvage(data []byte) (ops []entry.Op, lost []Problem) {
 	known := map[uint64]blockHandle{} // block start -> handle, from the index
 	limit := uint64(len(data))
 	r, err := Open(data)
@@ -181,7 +181,7 @@ func Salvage(data []byte) (ops []wal.Op, lost []Problem) {
 func findBlock(p []byte) (entries []byte, size int, ok bool) {
 	var starts []int
 	for pos := 0; pos < len(p); {
-		_, rest, err := wal.DecodeOp(p[pos:])
+		_, rest, err := entry.DecodeOp(p[pos:])
 		if err != nil {
 			return nil, 0, false
 		}
@@ -220,9 +220,9 @@ func blockEntries(body []byte) ([]byte, bool) {
 }
 
 // blockOps appends the entries of a checked block starting at off.
-func blockOps(ops []wal.Op, lost []Problem, body []byte, off uint64) ([]wal.Op, []Problem) {
+func blockOps(ops []entry.Op, lost []Problem, body []byte, off uint64) ([]entry.Op, []Problem) {
 	for p := body; len(p) > 0; {
-		op, rest, err := wal.DecodeOp(p)
+		op, rest, err := entry.DecodeOp(p)
 		if err != nil {
 			return ops, append(lost, Problem{Offset: int64(off) + int64(len(body)-len(p)), Reason: err.Error()})
 		}

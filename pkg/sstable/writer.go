@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/kvtool/kv/internal/crc32c"
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // Writer writes one table. Entries must be added in strictly increasing
@@ -37,18 +37,18 @@ func NewWriter(w io.Writer) *Writer {
 }
 
 // Add appends an entry: a value, an expiring value or a tombstone.
-func (w *Writer) Add(op wal.Op) error {
+func (w *Writer) Add(op entry.Op) error {
 	if w.err != nil {
 		return w.err
 	}
-	if len(op.Key) == 0 || len(op.Key) > wal.MaxKeySize {
+	if len(op.Key) == 0 || len(op.Key) > entry.MaxKeySize {
 		return fmt.Errorf("sstable: key of %d bytes", len(op.Key))
 	}
 	if w.entries > 0 && bytes.Compare(op.Key, w.lastKey) <= 0 {
 		return errors.New("sstable: keys added out of order")
 	}
 	w.starts = append(w.starts, uint16(len(w.block)))
-	w.block = wal.AppendOp(w.block, op)
+	w.block = entry.AppendOp(w.block, op)
 	w.lastKey = append(w.lastKey[:0], op.Key...)
 	w.hashes = append(w.hashes, Hash(op.Key))
 	w.entries++

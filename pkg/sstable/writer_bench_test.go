@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/kvtool/kv/pkg/wal"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // BenchmarkWriterAdd is the table writer's cost per entry (13-byte keys,
@@ -13,10 +13,10 @@ import (
 // of a flush, merge or ingest that encodes, hashes and checksums.
 func BenchmarkWriterAdd(b *testing.B) {
 	const n = 100_000
-	ops := make([]wal.Op, n)
+	ops := make([]entry.Op, n)
 	value := make([]byte, 100)
 	for i := range ops {
-		ops[i] = wal.Op{Kind: wal.KindSet, Key: fmt.Appendf(nil, "key%010d", i), Value: value}
+		ops[i] = entry.Op{Kind: entry.KindSet, Key: fmt.Appendf(nil, "key%010d", i), Value: value}
 	}
 	b.SetBytes(int64(n * (13 + 100)))
 	for b.Loop() {

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/kvtool/kv/internal/crc32c"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 // Wire-format constants.
@@ -30,46 +31,25 @@ const (
 	// MaxRecordSize bounds the payload length of one record; a length
 	// field above it is damage, never an allocation.
 	MaxRecordSize = 1 << 30
-	// MaxKeySize is the largest key the format accepts.
-	MaxKeySize = 64 << 10
-	// MaxValueSize is the largest value the format accepts.
-	MaxValueSize = 256 << 20
 )
 
-// Kind is an operation's type.
-type Kind uint8
+// The operations a record holds are entries, encoded as the tables encode
+// theirs (package entry); these names are entry's.
+type (
+	// Kind is an operation's type (entry.Kind).
+	Kind = entry.Kind
+	// Op is one operation of a batch (entry.Op).
+	Op = entry.Op
+)
 
-// Operation kinds (wire format).
+// Operation kinds and limits (entry's).
 const (
-	// KindSet stores a value.
-	KindSet Kind = 1
-	// KindDelete removes a key (a tombstone).
-	KindDelete Kind = 2
-	// KindSetExpiring stores a value with an absolute expiry time.
-	KindSetExpiring Kind = 3
+	KindSet         = entry.KindSet
+	KindDelete      = entry.KindDelete
+	KindSetExpiring = entry.KindSetExpiring
+	MaxKeySize      = entry.MaxKeySize
+	MaxValueSize    = entry.MaxValueSize
 )
-
-// String names the kind as dump shows it.
-func (k Kind) String() string {
-	switch k {
-	case KindSet:
-		return "set"
-	case KindDelete:
-		return "del"
-	case KindSetExpiring:
-		return "set"
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
-
-// Op is one operation of a batch. Key and Value alias the decoded bytes.
-type Op struct {
-	Kind  Kind
-	Key   []byte
-	Value []byte
-	// ExpiresAt is the expiry as Unix nanoseconds (KindSetExpiring only).
-	ExpiresAt int64
-}
 
 // Errors returned by the decoder.
 var (
@@ -115,31 +95,9 @@ func DecodeHeader(b []byte) (uint64, error) {
 
 // EncodedSize is the number of bytes AppendRecord adds for ops.
 func EncodedSize(ops []Op) int {
-	n := RecordHeaderSize + UvarintLen(uint64(len(ops)))
+	n := RecordHeaderSize + entry.UvarintLen(uint64(len(ops)))
 	for _, op := range ops {
-		n += OpSize(op)
-	}
-	return n
-}
-
-// OpSize is the number of bytes AppendOp adds for op.
-func OpSize(op Op) int {
-	n := 1 + UvarintLen(uint64(len(op.Key))) + len(op.Key)
-	if op.Kind != KindDelete {
-		n += UvarintLen(uint64(len(op.Value))) + len(op.Value)
-	}
-	if op.Kind == KindSetExpiring {
-		n += 8
-	}
-	return n
-}
-
-// UvarintLen is the number of bytes binary.AppendUvarint takes for x.
-func UvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
+		n += entry.OpSize(op)
 	}
 	return n
 }
@@ -154,63 +112,13 @@ func AppendRecord(dst []byte, seq uint64, ops []Op) []byte {
 	dst = append(dst, make([]byte, RecordHeaderSize)...)
 	dst = binary.AppendUvarint(dst, uint64(len(ops)))
 	for _, op := range ops {
-		dst = AppendOp(dst, op)
+		dst = entry.AppendOp(dst, op)
 	}
 	rec := dst[start:]
 	binary.LittleEndian.PutUint32(rec[4:8], uint32(len(rec)-RecordHeaderSize))
 	binary.LittleEndian.PutUint64(rec[8:16], seq)
 	binary.LittleEndian.PutUint32(rec[0:4], crc32c.Checksum(rec[4:]))
 	return dst
-}
-
-// AppendOp appends one operation's encoding:
-// kind(1) | keylen(uvarint) | key [| vallen(uvarint) | value] [| expiry(8)].
-// Sorted tables store their entries in the same encoding.
-func AppendOp(dst []byte, op Op) []byte {
-	dst = append(dst, byte(op.Kind))
-	dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
-	dst = append(dst, op.Key...)
-	if op.Kind != KindDelete {
-		dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
-		dst = append(dst, op.Value...)
-	}
-	if op.Kind == KindSetExpiring {
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(op.ExpiresAt))
-	}
-	return dst
-}
-
-// DecodeOp decodes one operation from the front of p and returns the rest.
-// Key and Value alias p; every length is checked against what remains and
-// against the format's limits before it is used.
-func DecodeOp(p []byte) (op Op, rest []byte, err error) {
-	if len(p) < 1 {
-		return op, nil, errors.New("cut short")
-	}
-	op.Kind = Kind(p[0])
-	p = p[1:]
-	if op.Kind != KindSet && op.Kind != KindDelete && op.Kind != KindSetExpiring {
-		return op, nil, fmt.Errorf("unknown kind %d", op.Kind)
-	}
-	if op.Key, p, err = lengthPrefixed(p, MaxKeySize); err != nil {
-		return op, nil, fmt.Errorf("key: %v", err)
-	}
-	if len(op.Key) == 0 {
-		return op, nil, errors.New("empty key")
-	}
-	if op.Kind != KindDelete {
-		if op.Value, p, err = lengthPrefixed(p, MaxValueSize); err != nil {
-			return op, nil, fmt.Errorf("value: %v", err)
-		}
-	}
-	if op.Kind == KindSetExpiring {
-		if len(p) < 8 {
-			return op, nil, errors.New("expiry cut short")
-		}
-		op.ExpiresAt = int64(binary.LittleEndian.Uint64(p))
-		p = p[8:]
-	}
-	return op, p, nil
 }
 
 // checkPayload checks a record's payload as DecodePayload does, without
@@ -229,7 +137,7 @@ func PayloadOps(payload []byte) iter.Seq[Op] {
 		}
 		p := payload[n:]
 		for range count {
-			op, rest, err := DecodeOp(p)
+			op, rest, err := entry.DecodeOp(p)
 			if err != nil || !yield(op) {
 				return
 			}
@@ -276,7 +184,7 @@ func walkPayload(payload []byte, fn func(Op)) (int, error) {
 		return 0, fmt.Errorf("%w: operation count %d does not fit", ErrBadPayload, count)
 	}
 	for i := uint64(0); i < count; i++ {
-		op, rest, err := DecodeOp(p)
+		op, rest, err := entry.DecodeOp(p)
 		if err != nil {
 			return 0, fmt.Errorf("%w: operation %d: %v", ErrBadPayload, i, err)
 		}
@@ -289,19 +197,4 @@ func walkPayload(payload []byte, fn func(Op)) (int, error) {
 		return 0, fmt.Errorf("%w: %d trailing bytes", ErrBadPayload, len(p))
 	}
 	return int(count), nil
-}
-
-func lengthPrefixed(p []byte, limit uint64) (field, rest []byte, err error) {
-	l, n := binary.Uvarint(p)
-	if n <= 0 {
-		return nil, nil, errors.New("bad length")
-	}
-	p = p[n:]
-	if l > limit {
-		return nil, nil, fmt.Errorf("length %d above the limit %d", l, limit)
-	}
-	if l > uint64(len(p)) {
-		return nil, nil, fmt.Errorf("length %d beyond the record", l)
-	}
-	return p[:l:l], p[l:], nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kvtool/kv/internal/fuzzseed"
+	"github.com/kvtool/kv/pkg/entry"
 )
 
 type scanSeed struct {
@@ -33,7 +34,7 @@ func scanSeeds() []scanSeed {
 	log, offs := buildLog()
 	hdr := AppendHeader(nil, 1)
 	set := func(k, v string) []byte {
-		return AppendOp(nil, Op{Kind: KindSet, Key: []byte(k), Value: []byte(v)})
+		return entry.AppendOp(nil, Op{Kind: KindSet, Key: []byte(k), Value: []byte(v)})
 	}
 	one := append([]byte{1}, set("k", "v")...)
 	longKey := append([]byte{1, byte(KindSet)}, binary.AppendUvarint(nil, MaxKeySize+1)...)
