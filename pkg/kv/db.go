@@ -122,69 +122,19 @@ func (db *DB) openReadOnly() error {
 	if err := db.openTables(man); err != nil {
 		return err
 	}
-	data, release, err := db.readLog(db.path(manifest.WALName(man.WAL)))
+	lb, err := db.readLog(db.path(manifest.WALName(man.WAL)))
 	if err != nil {
 		return db.missing(manifest.WALName(man.WAL), err)
 	}
-	db.walRelease = release
+	db.walRelease = lb.release
 	// A torn tail is ignored: only a writer may truncate it.
-	res, err := db.replayLog(data)
+	res, err := db.replayLog(lb.data)
 	if err != nil {
 		return db.walError(manifest.WALName(man.WAL), err)
 	}
 	db.nextSeq, db.walEnd = res.NextSeq, res.End
 	db.man = man
 	return nil
-}
-
-// mapLogFrom is the log size from which a read-only open maps the log
-// rather than read it. A one-shot reader's log is usually all but empty,
-// and reading a few records costs far less than mapping them (see
-// pkg/sstable/fileread.go); a log of megabytes costs more to read (the
-// buffer is zeroed, then filled) than to map: about 9.9 against 8.6 ms
-// to open a store with a full 4 MiB log (BenchmarkOpenGetFullLog, medians
-// of four alternating runs).
-const mapLogFrom = 256 << 10
-
-// maxLogBytes bounds the data of a log: the engine flushes a log once it
-// passes FlushThreshold, so no log it writes holds more than the threshold
-// and one record (wal.MaxRecordSize). A log with more data was not written
-// by kv; reading it would cost memory for nothing. A variable so that
-// tests can reach the bound without writing gigabytes.
-var maxLogBytes int64 = 2 * wal.MaxRecordSize
-
-// logTooLarge is the corruption of a log with more data than maxLogBytes.
-func (db *DB) logTooLarge(name string, end int64) error {
-	return db.corrupt(name, maxLogBytes, "log holds %d bytes of data, beyond any size the engine writes (%d): reads and writes refuse it; kv repair keeps its records and cuts the rest", end, maxLogBytes)
-}
-
-// readLog returns the bytes of the log at path up to where its data ends,
-// read or mapped (see mapLogFrom), and what releases them. What follows
-// the data up to the file's size is a hole of zeros (vfs.DataEnd), which
-// a scan would see as a torn tail: it is not read, so a log extended by
-// truncate(1) costs nothing more than its records.
-func (db *DB) readLog(path string) ([]byte, func() error, error) {
-	end, size, err := vfs.DataEnd(db.fs, path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if end > maxLogBytes {
-		return nil, nil, db.logTooLarge(filepath.Base(path), end)
-	}
-	if end < size {
-		data, err := readPrefix(db.fs, path, end)
-		return data, func() error { return nil }, err
-	}
-	if size >= mapLogFrom && !vfs.MapCopies(db.fs) {
-		data, release, err := db.fs.Map(path)
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			return data, release, err
-		}
-		// Mapping only saves time (address space, a filesystem that
-		// refuses mmap): read the log instead.
-	}
-	data, err := vfs.ReadFile(db.fs, path)
-	return data, func() error { return nil }, err
 }
 
 // replayRecordGuess is the record size replayLog sizes the memtable's
@@ -454,7 +404,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 		return db.missing(name, err)
 	}
 	db.walFile = f
-	end, size, err := vfs.DataEnd(db.fs, db.path(name))
+	end, size, err := vfs.DataEnd(f)
 	if err != nil {
 		return err
 	}
@@ -469,7 +419,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 	if err != nil {
 		return db.walError(name, err)
 	}
-	if res.Torn != nil || res.End < size {
+	if tailOf(res, size) != nil {
 		// What a crash leaves: the write was never acknowledged (or a
 		// hole of zeros after the last record). Cut it off so the next
 		// record follows the last whole one.
@@ -633,20 +583,6 @@ func (db *DB) checkOpen() error {
 
 func (db *DB) deferredError() error {
 	return fmt.Errorf("%w: %w", ErrBroken, db.deferredErr)
-}
-
-// readPrefix reads the first n bytes of the file at path.
-func readPrefix(fsys vfs.FS, path string, n int64) ([]byte, error) {
-	f, err := fsys.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data := make([]byte, n)
-	if _, err := f.ReadAt(data, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
-		return nil, err
-	}
-	return data, nil
 }
 
 // storeSize is a store's number of tables and bytes on disk.

@@ -69,23 +69,18 @@ func InspectLog(dir string, opts *Options, fn func(LogRecord) error) (LogSummary
 	}
 	sum.File = filepath.Join(dir, manifest.WALName(man.WAL))
 	db := &DB{fs: o.FS, dir: dir, opts: o}
-	data, release, err := db.readLog(sum.File)
+	lb, err := db.readLog(sum.File)
 	if err != nil {
 		return sum, err
 	}
-	defer release()
-	// What follows the data, a hole of zeros, counts in the size.
-	if _, size, err := vfs.DataEnd(o.FS, sum.File); err == nil {
-		sum.Bytes = size
-	} else {
-		sum.Bytes = int64(len(data))
-	}
-	res, err := wal.Scan(data, func(r wal.Record) error {
+	defer lb.release()
+	sum.Bytes = lb.size
+	res, err := wal.Scan(lb.data, func(r wal.Record) error {
 		return fn(LogRecord{File: sum.File, Offset: r.Offset, Size: r.Size, Seq: r.Seq, Ops: r.Ops})
 	})
 	sum.Records, sum.Torn = res.Records, res.Torn
-	if err == nil && res.Torn == nil && res.End < sum.Bytes {
-		sum.Torn = &wal.Tail{Offset: res.End, Reason: "zeros (a hole) to the end of the file"}
+	if err == nil {
+		sum.Torn = tailOf(res, lb.size)
 	}
 	var ce *wal.CorruptError
 	if errors.As(err, &ce) {

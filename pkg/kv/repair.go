@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"sort"
 
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
@@ -188,14 +189,10 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			}
 		}
 		for _, d := range damaged {
-			// The range sits after the records that start before it.
-			before := int64(0)
-			for _, r := range records {
-				if r.Offset < d[0] {
-					before++
-				}
-			}
-			damageAt = max(damageAt, base+before+1)
+			// The range sits after the records that start before it
+			// (records are in file order).
+			before := sort.Search(len(records), func(i int) bool { return records[i].Offset >= d[0] })
+			damageAt = max(damageAt, base+int64(before)+1)
 		}
 		release()
 		rep.Records += len(records)
@@ -258,26 +255,22 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 }
 
 // salvageLogBytes returns the bytes of the log name that can hold its
-// records: up to where its data ends (a hole after it reads as zeros), and
-// at most maxLogBytes. tooLarge is the data's end when it passes that
-// bound (0 otherwise): the rest cannot be kv's.
+// records: up to where its data ends (see readLogFile), and at most
+// maxLogBytes. tooLarge is the data's end when it passes that bound (0
+// otherwise): the rest cannot be kv's.
 func (db *DB) salvageLogBytes(name string) (data []byte, release func() error, tooLarge int64, err error) {
-	end, size, err := vfs.DataEnd(db.fs, db.path(name))
+	lb, err := readLogFile(db.fs, db.path(name), 0)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	if end < size && end <= maxLogBytes {
-		data, err := readPrefix(db.fs, db.path(name), end)
-		return data, func() error { return nil }, 0, err
+	if lb.end <= maxLogBytes {
+		return lb.data, lb.release, 0, nil
 	}
 	data, release, err = db.fs.Map(db.path(name))
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	if end > maxLogBytes {
-		return data[:maxLogBytes], release, end, nil
-	}
-	return data, release, 0, nil
+	return data[:maxLogBytes], release, lb.end, nil
 }
 
 // repairNumbers picks the numbers of the repaired store's table and log:

@@ -30,7 +30,11 @@ func walName(num uint64) string   { return manifest.WALName(num) }
 func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error {
 	db.openedAs = nil
 	next := db.man.NextFile
-	if need := uint64(1) + boolToUint(newLog); next-1 > manifest.MaxFileNum-need {
+	need := uint64(1) // the table, and the log if newLog
+	if newLog {
+		need++
+	}
+	if next-1 > manifest.MaxFileNum-need {
 		// Not a failure of the device: the handle stays usable for reads.
 		return fmt.Errorf("%s: %w; kv repair renumbers the store's files", db.path(manifest.FileName), manifest.ErrFileNumbersExhausted)
 	}
@@ -461,11 +465,4 @@ func (db *DB) diskBytes() int64 {
 		n += t.r.Load().Size()
 	}
 	return n
-}
-
-func boolToUint(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -178,37 +178,22 @@ func (v *verifier) checkLog(name string) {
 	fr := FileReport{File: name, Kind: "log", Status: "ok"}
 	defer func() { v.rep.Files = append(v.rep.Files, fr) }()
 	path := filepath.Join(v.dir, name)
-	end, size, err := vfs.DataEnd(v.fs, path)
+	lb, err := readLogFile(v.fs, path, 0)
 	if err != nil {
 		fr.Status = "damaged"
-		v.problem(name, -1, missingReason(filepath.Join(v.dir, name), err))
+		v.problem(name, -1, missingReason(path, err))
 		return
 	}
-	fr.Bytes = size
-	if end > maxLogBytes {
+	defer lb.release()
+	fr.Bytes = lb.size
+	if lb.end > maxLogBytes {
 		fr.Status = "damaged"
-		v.problem(name, maxLogBytes, fmt.Sprintf("log holds %d bytes of data, beyond any size the engine writes (%d): reads and writes refuse it; kv repair keeps its records and cuts the rest", end, maxLogBytes))
+		v.problem(name, maxLogBytes, logTooLargeReason(lb.end))
 		return
 	}
-	// The hole after the data, if any, reads as zeros: not read.
-	var data []byte
-	if end < size {
-		data, err = readPrefix(v.fs, path, end)
-	} else {
-		var release func() error
-		data, release, err = v.fs.Map(path)
-		if err == nil {
-			defer release()
-		}
-	}
-	if err != nil {
-		fr.Status = "damaged"
-		v.problem(name, -1, missingReason(filepath.Join(v.dir, name), err))
-		return
-	}
-	res, err := wal.Scan(data, nil)
-	if err == nil && res.Torn == nil && res.End < size {
-		res.Torn = &wal.Tail{Offset: res.End, Reason: "zeros (a hole) to the end of the file"}
+	res, err := wal.Scan(lb.data, nil)
+	if err == nil {
+		res.Torn = tailOf(res, lb.size)
 	}
 	fr.Records = res.Records
 	var ce *wal.CorruptError
@@ -222,7 +207,7 @@ func (v *verifier) checkLog(name string) {
 	case res.Torn != nil:
 		fr.Status = "torn tail"
 		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%s has a torn tail at offset %d (%s, %d bytes): no whole record follows. A write that a crash interrupted leaves this, and was never acknowledged; damage to the end of the log (zeroed or lost pages) leaves it too, and would have lost acknowledged writes: kv cannot tell which. If the machine did not crash, suspect damage. The next write cuts the tail off; copy the file first to keep it",
-			name, res.Torn.Offset, res.Torn.Reason, size-res.Torn.Offset))
+			name, res.Torn.Offset, res.Torn.Reason, lb.size-res.Torn.Offset))
 	}
 }
 

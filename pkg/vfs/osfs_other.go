@@ -5,8 +5,6 @@ package vfs
 import (
 	"io"
 	"os"
-	"path/filepath"
-	"time"
 )
 
 const noFollow = 0
@@ -29,9 +27,3 @@ func ownerUID(os.FileInfo) int { return -1 }
 
 // MapCopies implements MapCopier: Map reads the file whole (mapFile).
 func (osFS) MapCopies() bool { return true }
-
-// LockDir implements FS with the file dir/LOCK: these platforms have no
-// flock on directories.
-func (fs osFS) LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error) {
-	return fs.Lock(filepath.Join(dir, "LOCK"), exclusive, true, timeout)
-}

@@ -5,8 +5,6 @@ package vfs
 import (
 	"io"
 	"os"
-	"path/filepath"
-	"time"
 )
 
 // Windows has no O_NOFOLLOW; os.OpenFile does not follow reparse points for
@@ -35,9 +33,3 @@ func ownerUID(os.FileInfo) int { return -1 }
 
 // MapCopies implements MapCopier: Map reads the file whole (mapFile).
 func (osFS) MapCopies() bool { return true }
-
-// LockDir implements FS: Windows cannot lock a directory handle, and
-// refuses to delete a file that is open, so the file dir/LOCK is locked.
-func (fs osFS) LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error) {
-	return fs.Lock(filepath.Join(dir, "LOCK"), exclusive, true, timeout)
-}

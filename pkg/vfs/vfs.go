@@ -144,17 +144,12 @@ type holeFinder interface {
 	dataEnd(size int64) int64
 }
 
-// DataEnd reports the size of the file at name and where its data ends:
-// the start of the hole that runs to its end, whose bytes read as zeros,
-// or the size where there is none or the filesystem cannot tell. A file
-// extended by truncate(1) is mostly such a hole: reading only up to end
-// costs nothing for the rest.
-func DataEnd(fsys FS, name string) (end, size int64, err error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
+// DataEnd reports the size of f and where its data ends: the start of the
+// hole that runs to its end, whose bytes read as zeros, or the size where
+// there is none or the filesystem cannot tell. A file extended by
+// truncate(1) is mostly such a hole: reading only up to end costs nothing
+// for the rest.
+func DataEnd(f File) (end, size int64, err error) {
 	if size, err = f.Size(); err != nil {
 		return 0, 0, err
 	}
