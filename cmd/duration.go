@@ -49,6 +49,7 @@ func (v durationValue) Set(s string) error {
 }
 
 func (v durationValue) String() string {
+	// pflag calls String on a zero value to tell whether a default is set.
 	if v.d == nil {
 		return "0s"
 	}

@@ -11,8 +11,8 @@ import (
 
 // TestBackupFailureLeavesNothing: a Backup that fails at any filesystem
 // operation (a full disk) removes what it wrote, so the destination is
-// absent again and the same Backup then succeeds. Before, a failed backup
-// left files behind and the retry failed with "destination is not empty".
+// absent again and the same Backup then succeeds (files left behind would
+// make it fail with "destination is not empty").
 func TestBackupFailureLeavesNothing(t *testing.T) {
 	mem := vfs.NewMemFS()
 	db, err := kv.Open(memDir, memOptions(mem, 0))

@@ -43,8 +43,8 @@ var MaxExpiry = time.Unix(0, math.MaxInt64).UTC()
 var minExpiry = time.Unix(0, math.MinInt64)
 
 // expiryNanos is t as Unix nanoseconds, saturated to the recorded range:
-// time.Time.UnixNano wraps beyond it (9999-12-31 became a date in 1816,
-// which expired the value at once).
+// time.Time.UnixNano wraps beyond it (9999-12-31 would land in 1816 and
+// expire the value at once).
 func expiryNanos(t time.Time) int64 {
 	switch {
 	case t.After(MaxExpiry):

@@ -10,8 +10,8 @@ import (
 
 // TestCompactCountsWhatOpenFound: Open flushes a log it finds over the
 // flush threshold; a Compact right after reports the store as Open found
-// it (the log, no table), not the table its own open made. compact -v
-// used to say "2 tables before" of a store with one.
+// it (the log, no table), not the table its own open made, so that
+// compact -v counts the tables the user had.
 func TestCompactCountsWhatOpenFound(t *testing.T) {
 	mem := vfs.NewMemFS()
 	db, err := kv.Open(memDir, memOptions(mem, 1<<20))

@@ -12,10 +12,10 @@ import (
 
 // TestRepairDoesNotResurrectReplacedTable is the reported case: a key in a
 // table of its own is deleted and compacted away (nothing live, so no
-// table is written), then a power loss, then the manifest is lost. Before,
-// the compaction's removal of the replaced table was never synced, the
-// power loss brought it back, and Repair, with no manifest to go by, took
-// it for a live table and served the deleted value.
+// table is written), then a power loss, then the manifest is lost. The
+// compaction's removal of the replaced table must be durable: a power loss
+// that brought it back would have Repair, with no manifest to go by, take
+// it for a live table and serve the deleted value.
 func TestRepairDoesNotResurrectReplacedTable(t *testing.T) {
 	mem := vfs.NewMemFS()
 	db, err := kv.Open(memDir, memOptions(mem, 1<<10))
