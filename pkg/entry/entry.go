@@ -32,6 +32,12 @@ const (
 	KindSetExpiring Kind = 3
 )
 
+// RevFlag, set in an encoded kind byte, says that the operation's
+// revision follows it (Op.Rev, as a uvarint after everything else). Sorted
+// tables of version 3 write it on every entry; a log record never carries
+// it, since the record's sequence number is its operations' revision.
+const RevFlag = 0x80
+
 // String names the kind as dump shows it.
 func (k Kind) String() string {
 	switch k {
@@ -52,6 +58,10 @@ type Op struct {
 	Value []byte
 	// ExpiresAt is the expiry as Unix nanoseconds (KindSetExpiring only).
 	ExpiresAt int64
+	// Rev is the revision of the batch that wrote the operation, 0 where
+	// it is not recorded (in a log record, whose sequence number holds it,
+	// and in tables written before version 3).
+	Rev uint64
 }
 
 // OpSize is the number of bytes AppendOp adds for op.
@@ -62,6 +72,9 @@ func OpSize(op Op) int {
 	}
 	if op.Kind == KindSetExpiring {
 		n += 8
+	}
+	if op.Rev != 0 {
+		n += UvarintLen(op.Rev)
 	}
 	return n
 }
@@ -77,10 +90,15 @@ func UvarintLen(x uint64) int {
 }
 
 // AppendOp appends one operation's encoding:
-// kind(1) | keylen(uvarint) | key [| vallen(uvarint) | value] [| expiry(8)].
-// Sorted tables store their entries in the same encoding.
+// kind(1) | keylen(uvarint) | key [| vallen(uvarint) | value] [| expiry(8)]
+// [| rev(uvarint)], the revision (and RevFlag in the kind byte) only when
+// op.Rev is not 0. Sorted tables store their entries in the same encoding.
 func AppendOp(dst []byte, op Op) []byte {
-	dst = append(dst, byte(op.Kind))
+	kind := byte(op.Kind)
+	if op.Rev != 0 {
+		kind |= RevFlag
+	}
+	dst = append(dst, kind)
 	dst = binary.AppendUvarint(dst, uint64(len(op.Key)))
 	dst = append(dst, op.Key...)
 	if op.Kind != KindDelete {
@@ -89,6 +107,9 @@ func AppendOp(dst []byte, op Op) []byte {
 	}
 	if op.Kind == KindSetExpiring {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(op.ExpiresAt))
+	}
+	if op.Rev != 0 {
+		dst = binary.AppendUvarint(dst, op.Rev)
 	}
 	return dst
 }
@@ -100,7 +121,8 @@ func DecodeOp(p []byte) (op Op, rest []byte, err error) {
 	if len(p) < 1 {
 		return op, nil, errors.New("cut short")
 	}
-	op.Kind = Kind(p[0])
+	op.Kind = Kind(p[0] &^ RevFlag)
+	hasRev := p[0]&RevFlag != 0
 	p = p[1:]
 	if op.Kind != KindSet && op.Kind != KindDelete && op.Kind != KindSetExpiring {
 		return op, nil, fmt.Errorf("unknown kind %d", op.Kind)
@@ -122,6 +144,13 @@ func DecodeOp(p []byte) (op Op, rest []byte, err error) {
 		}
 		op.ExpiresAt = int64(binary.LittleEndian.Uint64(p))
 		p = p[8:]
+	}
+	if hasRev {
+		rev, n := binary.Uvarint(p)
+		if n <= 0 || rev == 0 {
+			return op, nil, errors.New("bad revision")
+		}
+		op.Rev, p = rev, p[n:]
 	}
 	return op, p, nil
 }

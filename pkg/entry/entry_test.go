@@ -33,6 +33,9 @@ func TestOpRoundTrip(t *testing.T) {
 		{Kind: KindDelete, Key: []byte{0, 1, 2}},
 		{Kind: KindSetExpiring, Key: []byte("e"), Value: []byte("v"), ExpiresAt: -5},
 		{Kind: KindSetExpiring, Key: []byte("e2"), Value: bytes.Repeat([]byte{0}, 200), ExpiresAt: 1 << 62},
+		{Kind: KindSet, Key: []byte("r"), Value: []byte("v"), Rev: 1},
+		{Kind: KindDelete, Key: []byte("r"), Rev: 300},
+		{Kind: KindSetExpiring, Key: []byte("r"), Value: []byte("v"), ExpiresAt: 7, Rev: 1<<64 - 1},
 	}
 	for _, op := range ops {
 		enc := AppendOp([]byte("prefix"), op)
@@ -80,6 +83,9 @@ func TestDecodeOpRejects(t *testing.T) {
 		{"value 10 GiB", hugeValue, "above the limit"},
 		{"value past end", []byte{byte(KindSet), 1, 'k', 4, 'v'}, "beyond the record"},
 		{"expiry cut short", []byte{byte(KindSetExpiring), 1, 'k', 1, 'v', 1, 2, 3}, "expiry cut short"},
+		{"revision missing", []byte{byte(KindDelete) | RevFlag, 1, 'k'}, "bad revision"},
+		{"revision zero", []byte{byte(KindDelete) | RevFlag, 1, 'k', 0}, "bad revision"},
+		{"flag on unknown kind", []byte{9 | RevFlag, 1, 'k', 1}, "unknown kind"},
 	}
 	for _, c := range cases {
 		_, _, err := DecodeOp(c.in)

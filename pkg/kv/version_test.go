@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/kv"
+	"github.com/kvtool/kv/pkg/sstable"
 )
 
 // dirFiles returns every file of dir by name.
@@ -63,7 +64,8 @@ func TestNewerVersionRefusedUntouched(t *testing.T) {
 	}
 	foot := data[len(data)-64:]
 	binary.LittleEndian.PutUint32(foot[44:48], 99)
-	binary.LittleEndian.PutUint32(foot[60:64], crc32c.Checksum(foot[:60]))
+	// The footer CRC covers the whole footer: sstable.FooterSize bytes.
+	binary.LittleEndian.PutUint32(foot[60:64], crc32c.Checksum(data[len(data)-sstable.FooterSize:len(data)-4]))
 	if err := os.WriteFile(tables[0], data, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func (cc *chunkCache) add(c uint64, buf *[ChunkSize]byte, n int) []byte {
 // as it needs it, never mapping the file: the cheaper way to make a few
 // lookups. file must stay open and unmodified while the Reader is used.
 func OpenAt(file io.ReaderAt, size int64) (*Reader, error) {
-	if size < FooterSize {
+	if size < footerSizeV2 {
 		return nil, corrupt(0, "file of %d bytes is shorter than a table footer", size)
 	}
 	buf := chunkPool.Get().(*[ChunkSize]byte)
@@ -101,12 +101,12 @@ func OpenAt(file io.ReaderAt, size int64) (*Reader, error) {
 	if err := readFull(file, tail, tailOff); err != nil {
 		return nil, err
 	}
-	f, err := decodeFooterOf(tail[len(tail)-FooterSize:], uint64(size))
+	f, err := decodeFooterOf(tail, uint64(size))
 	if err != nil {
 		return nil, err
 	}
 	sumsOff := int64(f.dataLen + f.indexLen + f.bloomLen)
-	sums := make([]byte, size-FooterSize-sumsOff)
+	sums := make([]byte, size-int64(f.size())-sumsOff)
 	if sumsOff >= tailOff {
 		copy(sums, tail[sumsOff-tailOff:])
 	} else if err := readFull(file, sums, sumsOff); err != nil {

@@ -21,10 +21,16 @@ const (
 	// Magic ends every table.
 	Magic = "KVTABLE1"
 	// Version is the table format version written. Version 2 added the
-	// top index; version 1 tables (without it) are still read.
-	Version = 2
-	// FooterSize is the fixed size of the footer.
-	FooterSize = 64
+	// top index, version 3 the revision of every entry (entry.RevFlag) and
+	// the table's revision cover in the footer; tables of versions 1 and 2
+	// are still read.
+	Version = 3
+	// FooterSize is the size of the footer of the tables written (version
+	// 3): the cover, then the fields of a version 2 footer.
+	FooterSize = 80
+	// footerSizeV2 is the footer size of version 1 and 2 tables, and the
+	// last bytes of every footer, whose layout all versions share.
+	footerSizeV2 = 64
 	// BlockSize is the target size of a data block.
 	BlockSize = 4096
 	// ChunkSize is the span of the index and filter covered by one
@@ -69,9 +75,17 @@ func corrupt(off int64, format string, args ...any) error {
 
 // footer is the table's fixed-size trailer:
 //
+//	[coverLo(8) | coverHi(8) |]  version 3 only
 //	dataLen(8) | indexLen(8) | bloomLen(8) | blocks(8) | entries(8) |
 //	sumsCRC(4) | version(4) | magic(8) | topLen(4) | footerCRC(4)
+//
+// footerCRC covers every byte of the footer before it.
 type footer struct {
+	// coverLo and coverHi bound the revisions the table stands for: every
+	// write with a revision in [coverLo, coverHi] went into the rewrite
+	// that made it, which kept it or dropped it as superseded. Both 0: no
+	// cover recorded (versions 1 and 2, or a writer that set none).
+	coverLo, coverHi            uint64
 	dataLen, indexLen, bloomLen uint64
 	blocks, entries             uint64
 	sumsCRC                     uint32
@@ -90,8 +104,20 @@ func (f footer) topEntries() uint64 {
 	return (f.blocks + TopStride - 1) / TopStride
 }
 
+// size is the footer's size in the table's version.
+func (f footer) size() uint64 {
+	if f.version != 0 && f.version < 3 {
+		return footerSizeV2
+	}
+	return FooterSize
+}
+
 func (f footer) encode() []byte {
 	b := make([]byte, 0, FooterSize)
+	if f.size() == FooterSize {
+		b = binary.LittleEndian.AppendUint64(b, f.coverLo)
+		b = binary.LittleEndian.AppendUint64(b, f.coverHi)
+	}
 	b = binary.LittleEndian.AppendUint64(b, f.dataLen)
 	b = binary.LittleEndian.AppendUint64(b, f.indexLen)
 	b = binary.LittleEndian.AppendUint64(b, f.bloomLen)
@@ -113,27 +139,50 @@ func chunkCount(metaLen uint64) uint64 { return (metaLen + ChunkSize - 1) / Chun
 // decodeFooter checks the footer at the end of data, a whole table, and
 // that the regions it describes tile the file exactly.
 func decodeFooter(data []byte) (footer, error) {
-	if len(data) < FooterSize {
-		return footer{}, corrupt(0, "file of %d bytes is shorter than a table footer", len(data))
-	}
-	return decodeFooterOf(data[len(data)-FooterSize:], uint64(len(data)))
+	return decodeFooterOf(data[len(data)-min(len(data), FooterSize):], uint64(len(data)))
 }
 
-// decodeFooterOf checks b, the last FooterSize bytes of a table of size
-// bytes, and that the regions it describes tile the file exactly.
-func decodeFooterOf(b []byte, size uint64) (footer, error) {
-	off := int64(size - FooterSize)
+// decodeFooterOf checks the footer at the end of tail, the last bytes of a
+// table of size bytes (at least FooterSize of them, or the whole table),
+// and that the regions it describes tile the file exactly.
+//
+// The version field decides the footer's size, and so the bytes its CRC
+// covers, before the CRC is checked: a damaged version field makes the
+// CRC fail under either size.
+func decodeFooterOf(tail []byte, size uint64) (footer, error) {
+	if len(tail) < footerSizeV2 {
+		return footer{}, corrupt(0, "file of %d bytes is shorter than a table footer", size)
+	}
+	b := tail[len(tail)-footerSizeV2:]
+	off := int64(size - footerSizeV2)
 	if string(b[48:56]) != Magic {
 		return footer{}, corrupt(off, "bad table magic")
 	}
-	if crc32c.Checksum(b[:60]) != binary.LittleEndian.Uint32(b[60:64]) {
+	v := binary.LittleEndian.Uint32(b[44:48])
+	f := footer{version: v}
+	whole := tail[len(tail)-footerSizeV2:]
+	if f.size() == FooterSize {
+		if len(tail) < FooterSize {
+			return footer{}, corrupt(0, "file of %d bytes is shorter than a table footer", size)
+		}
+		whole = tail[len(tail)-FooterSize:]
+		off = int64(size - FooterSize)
+	}
+	if crc32c.Checksum(whole[:len(whole)-4]) != binary.LittleEndian.Uint32(b[60:64]) {
 		return footer{}, corrupt(off, "footer checksum mismatch")
 	}
-	v := binary.LittleEndian.Uint32(b[44:48])
-	if v != 1 && v != Version {
-		return footer{}, fmt.Errorf("%w %d (this kv reads versions 1 and %d)", ErrUnsupportedVersion, v, Version)
+	if v < 1 || v > Version {
+		return footer{}, fmt.Errorf("%w %d (this kv reads versions 1 to %d)", ErrUnsupportedVersion, v, Version)
 	}
-	f := footer{
+	if f.size() == FooterSize {
+		f.coverLo = binary.LittleEndian.Uint64(whole[0:8])
+		f.coverHi = binary.LittleEndian.Uint64(whole[8:16])
+		if f.coverLo > f.coverHi {
+			return footer{}, corrupt(off, "revision cover [%d, %d] is empty", f.coverLo, f.coverHi)
+		}
+	}
+	f = footer{
+		coverLo: f.coverLo, coverHi: f.coverHi,
 		dataLen:  binary.LittleEndian.Uint64(b[0:8]),
 		indexLen: binary.LittleEndian.Uint64(b[8:16]),
 		bloomLen: binary.LittleEndian.Uint64(b[16:24]),
@@ -147,7 +196,7 @@ func decodeFooterOf(b []byte, size uint64) (footer, error) {
 		f.topLen = 0 // reserved in version 1: written as 0, never read
 	}
 	// Check each region against what is left, so no sum can overflow.
-	rest := size - FooterSize
+	rest := size - f.size()
 	for _, n := range []uint64{f.dataLen, f.indexLen, f.bloomLen} {
 		if n > rest {
 			return footer{}, corrupt(off, "region lengths exceed the file size")

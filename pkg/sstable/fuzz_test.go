@@ -109,7 +109,8 @@ func resealTable(data []byte) []byte {
 		return data
 	}
 	size := uint64(len(data) - FooterSize)
-	ft := data[size:]
+	whole := data[size:]
+	ft := whole[FooterSize-footerSizeV2:] // the fields every version shares
 	copy(ft[48:56], Magic)
 	binary.LittleEndian.PutUint32(ft[44:], Version)
 	dataLen := binary.LittleEndian.Uint64(ft[0:])
@@ -152,7 +153,7 @@ func resealTable(data []byte) []byte {
 			binary.LittleEndian.PutUint32(ft[40:], crc32c.Checksum(sums))
 		}
 	}
-	binary.LittleEndian.PutUint32(ft[60:], crc32c.Checksum(ft[:60]))
+	binary.LittleEndian.PutUint32(ft[60:], crc32c.Checksum(whole[:FooterSize-4]))
 	return data
 }
 
@@ -289,13 +290,24 @@ func tableSeeds() []tableSeed {
 		w.Finish()
 		return buf.Bytes()
 	}
+	revisions := func() []byte {
+		var buf bytes.Buffer
+		w := NewWriter(&buf)
+		for i, op := range mixedOps(120, 12) {
+			op.Rev = uint64(1000 + i*37)
+			w.Add(op)
+		}
+		w.SetCover(5, 9000)
+		w.Finish()
+		return buf.Bytes()
+	}
 	empty := func() []byte {
 		var buf bytes.Buffer
 		NewWriter(&buf).Finish()
 		return buf.Bytes()
 	}
 	setFooter := func(b []byte, field int, v uint64) []byte {
-		binary.LittleEndian.PutUint64(b[len(b)-FooterSize+field*8:], v)
+		binary.LittleEndian.PutUint64(b[len(b)-footerSizeV2+field*8:], v)
 		return b
 	}
 	// The first index entry's block offset moved past the end of the file.
@@ -345,6 +357,9 @@ func tableSeeds() []tableSeed {
 		{"key-above-limit", rawTable([][]byte{longEntry}, [][]byte{longKey[:entry.MaxKeySize]}, [][]byte{longKey}), false},
 		{"index-key-above-limit", rawTable([][]byte{entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte("k"), Value: nil})}, [][]byte{longKey}, [][]byte{[]byte("k")}), false},
 		{"version-1", rawTableVersion1([][]byte{entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte("k"), Value: []byte("v")})}, [][]byte{[]byte("k")}, [][]byte{[]byte("k")}), false},
+		{"version-2", rawTableOf(2, [][]byte{entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte("k"), Value: []byte("v")})}, [][]byte{[]byte("k")}, [][]byte{[]byte("k")}, [][]byte{[]byte("k")}), false},
+		{"revisions", revisions(), false},
+		{"revisions-resealed", revisions(), true},
 		{"keys-out-of-order", rawTable([][]byte{outOfOrder}, [][]byte{[]byte("a")}, [][]byte{[]byte("b"), []byte("a")}), false},
 	}
 }

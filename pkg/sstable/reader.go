@@ -58,7 +58,7 @@ func Open(data []byte) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := newReader(f, int64(len(data)), data[f.dataLen+f.indexLen+f.bloomLen:uint64(len(data))-FooterSize])
+	r, err := newReader(f, int64(len(data)), data[f.dataLen+f.indexLen+f.bloomLen:uint64(len(data))-f.size()])
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +87,15 @@ func newReader(f footer, size int64, sums []byte) (*Reader, error) {
 	}
 	return r, nil
 }
+
+// Cover returns the revisions the table stands for: every write with a
+// revision in [lo, hi] went into the rewrite that made the table, which
+// kept it or dropped it as superseded. (0, 0) when the table records no
+// cover (versions 1 and 2).
+func (r *Reader) Cover() (lo, hi uint64) { return r.f.coverLo, r.f.coverHi }
+
+// Version is the table's format version.
+func (r *Reader) Version() uint32 { return r.f.version }
 
 // Entries is the number of entries in the table (tombstones included).
 func (r *Reader) Entries() uint64 { return r.f.entries }
@@ -587,7 +596,8 @@ func skipEntry(p []byte) (key, rest []byte, ok bool) {
 	if len(p) < 2 {
 		return nil, nil, false
 	}
-	kind := entry.Kind(p[0])
+	kind := entry.Kind(p[0] &^ entry.RevFlag)
+	hasRev := p[0]&entry.RevFlag != 0
 	kl, n := binary.Uvarint(p[1:])
 	if n <= 0 || kl == 0 || kl > entry.MaxKeySize || kl > uint64(len(p)-1-n) {
 		return nil, nil, false
@@ -596,7 +606,6 @@ func skipEntry(p []byte) (key, rest []byte, ok bool) {
 	rest = p[1+n+int(kl):]
 	switch kind {
 	case entry.KindDelete:
-		return key, rest, true
 	case entry.KindSet, entry.KindSetExpiring:
 		vl, m := binary.Uvarint(rest)
 		if m <= 0 || vl > entry.MaxValueSize || vl > uint64(len(rest)-m) {
@@ -609,9 +618,17 @@ func skipEntry(p []byte) (key, rest []byte, ok bool) {
 			}
 			rest = rest[8:]
 		}
-		return key, rest, true
+	default:
+		return nil, nil, false
 	}
-	return nil, nil, false
+	if hasRev {
+		rev, m := binary.Uvarint(rest)
+		if m <= 0 || rev == 0 {
+			return nil, nil, false
+		}
+		rest = rest[m:]
+	}
+	return key, rest, true
 }
 
 // bitset is a set of small integers stored one bit each, in pages of 4096

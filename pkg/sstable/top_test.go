@@ -121,14 +121,16 @@ func TestVersion1TableStillRead(t *testing.T) {
 	set := func(k string) []byte {
 		return entry.AppendOp(nil, entry.Op{Kind: entry.KindSet, Key: []byte(k), Value: []byte("v-" + k)})
 	}
-	v2 := rawTable([][]byte{append(set("a"), set("b")...), set("c")}, [][]byte{[]byte("b"), []byte("c")}, [][]byte{[]byte("a"), []byte("b"), []byte("c")})
-	v1 := rawTableVersion1([][]byte{append(set("a"), set("b")...), set("c")}, [][]byte{[]byte("b"), []byte("c")}, [][]byte{[]byte("a"), []byte("b"), []byte("c")})
-	for name, data := range map[string][]byte{"version 1": v1, "version 2": v2} {
+	bodies, last, keys := [][]byte{append(set("a"), set("b")...), set("c")}, [][]byte{[]byte("b"), []byte("c")}, [][]byte{[]byte("a"), []byte("b"), []byte("c")}
+	v3 := rawTable(bodies, last, keys)
+	v2 := rawTableOf(2, bodies, last, keys, [][]byte{[]byte("c")})
+	v1 := rawTableVersion1(bodies, last, keys)
+	for name, data := range map[string][]byte{"version 1": v1, "version 2": v2, "version 3": v3} {
 		r, err := Open(data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if v := binary.LittleEndian.Uint32(data[len(data)-20:]); (v == 1) != (name == "version 1") {
+		if v := binary.LittleEndian.Uint32(data[len(data)-20:]); fmt.Sprint("version ", v) != name {
 			t.Fatalf("%s: footer says version %d", name, v)
 		}
 		for _, k := range []string{"a", "b", "c"} {
@@ -149,10 +151,10 @@ func TestUnknownVersion(t *testing.T) {
 	data, _ := topTable(t)
 	f := func(version uint32, reseal bool) []byte {
 		b := bytes.Clone(data)
-		foot := b[len(b)-FooterSize:]
+		foot := b[len(b)-footerSizeV2:]
 		binary.LittleEndian.PutUint32(foot[44:48], version)
 		if reseal {
-			binary.LittleEndian.PutUint32(foot[60:64], crc32c.Checksum(foot[:60]))
+			binary.LittleEndian.PutUint32(foot[60:64], crc32c.Checksum(b[len(b)-FooterSize:len(b)-4]))
 		}
 		return b
 	}

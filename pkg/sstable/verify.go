@@ -101,7 +101,7 @@ func Verify(data []byte) []Problem {
 		add(corrupt(int64(next), "data blocks end at %d, data region at %d", next, r.f.dataLen))
 	}
 	if entries != r.f.entries && len(probs) == 0 {
-		add(corrupt(int64(len(data)-FooterSize), "footer counts %d entries, blocks hold %d", r.f.entries, entries))
+		add(corrupt(int64(uint64(len(data))-r.f.size()), "footer counts %d entries, blocks hold %d", r.f.entries, entries))
 	}
 	return probs
 }

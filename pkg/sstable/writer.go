@@ -28,7 +28,19 @@ type Writer struct {
 	hashes     []uint64
 	blocks     uint64
 	entries    uint64
-	err        error
+	// coverLo and coverHi are the revision cover SetCover recorded.
+	coverLo, coverHi uint64
+	err              error
+}
+
+// SetCover records the revisions the table stands for, [lo, hi] (see
+// Reader.Cover). Without it the footer records none (0, 0).
+func (w *Writer) SetCover(lo, hi uint64) error {
+	if lo > hi {
+		return fmt.Errorf("sstable: revision cover [%d, %d]", lo, hi)
+	}
+	w.coverLo, w.coverHi = lo, hi
+	return nil
 }
 
 // NewWriter returns a Writer that writes to w. Callers should buffer w.
@@ -134,6 +146,7 @@ func (w *Writer) Finish() (int64, error) {
 		dataLen: dataLen, indexLen: indexLen, bloomLen: bloomLen,
 		blocks: w.blocks, entries: w.entries,
 		sumsCRC: crc32c.Checksum(sums), topLen: topLen,
+		coverLo: w.coverLo, coverHi: w.coverHi,
 	}.encode())
 	return int64(w.off), w.err
 }

@@ -97,6 +97,7 @@ func DecodeHeader(b []byte) (uint64, error) {
 func EncodedSize(ops []Op) int {
 	n := RecordHeaderSize + entry.UvarintLen(uint64(len(ops)))
 	for _, op := range ops {
+		op.Rev = 0 // not written (AppendRecord)
 		n += entry.OpSize(op)
 	}
 	return n
@@ -112,6 +113,7 @@ func AppendRecord(dst []byte, seq uint64, ops []Op) []byte {
 	dst = append(dst, make([]byte, RecordHeaderSize)...)
 	dst = binary.AppendUvarint(dst, uint64(len(ops)))
 	for _, op := range ops {
+		op.Rev = 0 // the record's seq is its operations' revision
 		dst = entry.AppendOp(dst, op)
 	}
 	rec := dst[start:]
@@ -187,6 +189,9 @@ func walkPayload(payload []byte, fn func(Op)) (int, error) {
 		op, rest, err := entry.DecodeOp(p)
 		if err != nil {
 			return 0, fmt.Errorf("%w: operation %d: %v", ErrBadPayload, i, err)
+		}
+		if op.Rev != 0 {
+			return 0, fmt.Errorf("%w: operation %d: a revision, which only tables record", ErrBadPayload, i)
 		}
 		if fn != nil {
 			fn(op)

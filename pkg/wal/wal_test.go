@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvtool/kv/pkg/entry"
+
 	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/internal/testsummary"
 )
@@ -110,6 +112,8 @@ func TestDecodePayloadRejects(t *testing.T) {
 		"second op cut":      append([]byte{2}, append(good[1:], byte(KindSet), 1, 'x', 9)...),
 		"key length 4 GiB":   append([]byte{1, byte(KindDelete)}, binary.AppendUvarint(nil, 4<<30)...),
 		"value length 10GiB": append([]byte{1, byte(KindSet), 1, 'k'}, binary.AppendUvarint(nil, 10<<30)...),
+		// A revision belongs to tables: a record's seq is its revision.
+		"op with a revision": append([]byte{1}, entry.AppendOp(nil, Op{Kind: KindDelete, Key: []byte("k"), Rev: 9})...),
 	}
 	for name, p := range cases {
 		if ops, err := DecodePayload(p); !errors.Is(err, ErrBadPayload) {
