@@ -75,15 +75,17 @@ func (db *DB) backupInto(out *DB) error {
 	}
 	out.lock = lock
 	const tnum = 1
-	size, entries, err := out.writeTable(tnum, db.newIter(nil), true)
+	// The copy keeps every revision and continues the numbering: its
+	// table covers all the store's writes so far, its log starts above.
+	size, written, err := out.writeTable(tnum, db.newIter(nil), true, cover{0, db.nextSeq - 1})
 	if err != nil {
 		return err
 	}
 	man := &manifest.Manifest{WAL: tnum + 1, NextFile: tnum + 2}
-	if entries > 0 {
+	if written {
 		man.Tables = []manifest.Table{{Num: tnum, Size: size}}
 	}
-	if err := out.createWAL(man.WAL, 1); err != nil {
+	if err := out.createWAL(man.WAL, db.nextSeq); err != nil {
 		return err
 	}
 	if err := manifest.Write(out.fs, dest, man); err != nil {

@@ -54,7 +54,9 @@ type DB struct {
 	// dirDurable is false while the manifest naming the log may not be
 	// durable (see openReadWrite).
 	dirDurable bool
-	nextSeq    uint64
+	// nextSeq is the revision the next batch takes; walFirst is the
+	// current log's first (its header's firstSeq).
+	nextSeq, walFirst uint64
 	// walRelease releases the log a read-only handle replayed, which its
 	// memtable aliases.
 	walRelease func() error
@@ -132,7 +134,7 @@ func (db *DB) openReadOnly() error {
 	if err != nil {
 		return db.walError(manifest.WALName(man.WAL), err)
 	}
-	db.nextSeq, db.walEnd = res.NextSeq, res.End
+	db.nextSeq, db.walEnd, db.walFirst = res.NextSeq, res.End, res.FirstSeq
 	db.man = man
 	return nil
 }
@@ -150,8 +152,9 @@ const replayRecordGuess = 128
 func (db *DB) replayLog(data []byte) (wal.Result, error) {
 	db.mem = newMemtable()
 	db.mem.records = make([][]byte, 0, len(data)/replayRecordGuess)
+	db.mem.seqs = make([]uint64, 0, len(data)/replayRecordGuess)
 	return wal.ScanPayloads(data, func(r wal.Record) error {
-		db.mem.apply(r.Payload)
+		db.mem.apply(r.Seq, r.Payload)
 		db.walOps += wal.PayloadCount(r.Payload)
 		return nil
 	})
@@ -427,7 +430,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 			return err
 		}
 	}
-	db.walEnd, db.nextSeq = res.End, res.NextSeq
+	db.walEnd, db.nextSeq, db.walFirst = res.End, res.NextSeq, res.FirstSeq
 	db.walSynced = res.Torn == nil && res.Records == 0
 	return nil
 }

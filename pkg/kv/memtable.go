@@ -26,8 +26,10 @@ type memtable struct {
 	m map[string]wal.Op
 	// records holds the payloads of the records replayed at open and
 	// written since, oldest first, until the map is built; only a writer,
-	// holding the handle's write lock, appends to it.
+	// holding the handle's write lock, appends to it. seqs holds each
+	// record's seq, its operations' revision.
 	records [][]byte
+	seqs    []uint64
 	ops     int // operations in records
 	lookups atomic.Int64
 	once    sync.Once
@@ -46,15 +48,16 @@ func newMemtable() *memtable { return &memtable{} }
 func (t *memtable) build() {
 	t.once.Do(func() {
 		t.m = make(map[string]wal.Op, t.ops)
-		for _, payload := range t.records {
-			t.insert(payload)
+		for i, payload := range t.records {
+			t.insert(t.seqs[i], payload)
 		}
 		t.built.Store(true)
 	})
 }
 
-func (t *memtable) insert(payload []byte) {
+func (t *memtable) insert(seq uint64, payload []byte) {
 	for op := range wal.PayloadOps(payload) {
+		op.Rev = seq
 		t.insertOp(op)
 	}
 }
@@ -65,8 +68,8 @@ func (t *memtable) insertOp(op wal.Op) {
 	t.m[k] = op
 }
 
-// applyOps adds decoded operations, building the map first: Repair
-// gathers what it salvages this way.
+// applyOps adds decoded operations, which carry their revisions,
+// building the map first: Repair gathers what it salvages this way.
 func (t *memtable) applyOps(ops []wal.Op) {
 	t.build()
 	for _, op := range ops {
@@ -74,18 +77,19 @@ func (t *memtable) applyOps(ops []wal.Op) {
 	}
 }
 
-// apply adds the operations of a record, as its payload (checked, and not
-// modified while the memtable lives). The caller holds the handle's write
-// lock, so no lookup is scanning the records meanwhile. Until the map is
-// built the record joins the others: a one-shot kv set on a store with a
-// full log builds no map either.
-func (t *memtable) apply(payload []byte) {
+// apply adds the operations of the record of sequence number seq, as its
+// payload (checked, and not modified while the memtable lives). The caller
+// holds the handle's write lock, so no lookup is scanning the records
+// meanwhile. Until the map is built the record joins the others: a
+// one-shot kv set on a store with a full log builds no map either.
+func (t *memtable) apply(seq uint64, payload []byte) {
 	if !t.built.Load() {
 		t.records = append(t.records, payload)
+		t.seqs = append(t.seqs, seq)
 		t.ops += wal.PayloadCount(payload)
 		return
 	}
-	t.insert(payload)
+	t.insert(seq, payload)
 }
 
 func (t *memtable) get(key []byte) (wal.Op, bool) {
@@ -114,7 +118,7 @@ func (t *memtable) scan(key []byte) (wal.Op, bool) {
 			}
 		}
 		if ok {
-			found.Key = key
+			found.Key, found.Rev = key, t.seqs[i]
 			return found, true
 		}
 	}
@@ -127,8 +131,9 @@ func (t *memtable) sortAll() []wal.Op {
 		return t.sorted(nil)
 	}
 	all := make([]wal.Op, 0, t.ops)
-	for _, payload := range t.records {
+	for i, payload := range t.records {
 		for op := range wal.PayloadOps(payload) {
+			op.Rev = t.seqs[i]
 			all = append(all, op)
 		}
 	}

@@ -20,7 +20,11 @@ func payload(ops []wal.Op) []byte {
 func TestMemtableLazyMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	want := map[string]wal.Op{}
-	record := func() []byte {
+	var seq uint64
+	// record returns a record's seq and payload; each of its operations
+	// reads back with the seq as its revision.
+	record := func() (uint64, []byte) {
+		seq++
 		var ops []wal.Op
 		for range 1 + rng.IntN(5) {
 			k := fmt.Appendf(nil, "k%02d", rng.IntN(40)) // keys repeat within and across records
@@ -29,9 +33,10 @@ func TestMemtableLazyMap(t *testing.T) {
 				op = wal.Op{Kind: wal.KindDelete, Key: k}
 			}
 			ops = append(ops, op)
+			op.Rev = seq
 			want[string(k)] = op
 		}
-		return payload(ops)
+		return seq, payload(ops)
 	}
 	check := func(m *memtable, when string) {
 		t.Helper()
@@ -39,7 +44,7 @@ func TestMemtableLazyMap(t *testing.T) {
 			k := fmt.Appendf(nil, "k%02d", i)
 			got, ok := m.get(k)
 			w, wok := want[string(k)]
-			if ok != wok || (ok && (got.Kind != w.Kind || string(got.Value) != string(w.Value) || string(got.Key) != string(k))) {
+			if ok != wok || (ok && (got.Kind != w.Kind || string(got.Value) != string(w.Value) || string(got.Key) != string(k) || got.Rev != w.Rev)) {
 				t.Fatalf("%s: get(%s) = %v %q %v, want %v %q %v", when, k, got.Kind, got.Value, ok, w.Kind, w.Value, wok)
 			}
 		}
@@ -53,7 +58,7 @@ func TestMemtableLazyMap(t *testing.T) {
 		}
 		for i, op := range ops {
 			w := want[string(op.Key)]
-			if i > 0 && string(ops[i-1].Key) >= string(op.Key) || op.Kind != w.Kind || string(op.Value) != string(w.Value) {
+			if i > 0 && string(ops[i-1].Key) >= string(op.Key) || op.Kind != w.Kind || string(op.Value) != string(w.Value) || op.Rev != w.Rev {
 				t.Fatalf("%s: sortAll entry %d is %q=%q (kind %d), want %q (kind %d), in order", when, i, op.Key, op.Value, op.Kind, w.Value, w.Kind)
 			}
 		}
@@ -85,7 +90,7 @@ func TestMemtableLazyMap(t *testing.T) {
 func TestMemtableConcurrentBuild(t *testing.T) {
 	m := newMemtable()
 	for i := range 1000 {
-		m.apply(payload([]wal.Op{{Kind: wal.KindSet, Key: fmt.Appendf(nil, "k%04d", i), Value: fmt.Appendf(nil, "v%d", i)}}))
+		m.apply(uint64(i+1), payload([]wal.Op{{Kind: wal.KindSet, Key: fmt.Appendf(nil, "k%04d", i), Value: fmt.Appendf(nil, "v%d", i)}}))
 	}
 	var wg sync.WaitGroup
 	for g := range 8 {

@@ -18,28 +18,44 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 // GetWithExpiry returns the value and its expiry time (the zero time when
 // it has none).
 func (db *DB) GetWithExpiry(key []byte) ([]byte, time.Time, error) {
+	e, err := db.GetEntry(key)
+	return e.Value, e.ExpiresAt, err
+}
+
+// GetEntry returns key's live entry: a copy of its value, its expiry and
+// its modification revision; ErrNotFound when the key is absent, deleted
+// or expired.
+func (db *DB) GetEntry(key []byte) (Entry, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if err := db.checkOpen(); err != nil {
-		return nil, time.Time{}, err
+		return Entry{}, err
 	}
 	op, ok, err := db.lookup(key)
 	if err != nil {
-		return nil, time.Time{}, err
+		return Entry{}, err
 	}
 	return db.visible(op, ok)
 }
 
 // visible turns the newest operation on a key into what a reader sees.
-func (db *DB) visible(op wal.Op, ok bool) ([]byte, time.Time, error) {
+func (db *DB) visible(op wal.Op, ok bool) (Entry, error) {
 	if !ok || !db.live(op) {
-		return nil, time.Time{}, ErrNotFound
+		return Entry{}, ErrNotFound
 	}
-	var exp time.Time
+	e := entryOf(op)
+	e.Value = bytes.Clone(op.Value)
+	return e, nil
+}
+
+// entryOf is what a reader sees of a live operation; Key and Value alias
+// op's.
+func entryOf(op wal.Op) Entry {
+	e := Entry{Key: op.Key, Value: op.Value, Rev: max(op.Rev, 1)}
 	if op.Kind == wal.KindSetExpiring {
-		exp = time.Unix(0, op.ExpiresAt)
+		e.ExpiresAt = time.Unix(0, op.ExpiresAt)
 	}
-	return bytes.Clone(op.Value), exp, nil
+	return e
 }
 
 func (db *DB) live(op wal.Op) bool {
@@ -85,6 +101,22 @@ type Entry struct {
 	Value []byte
 	// ExpiresAt is the zero time for a value that never expires.
 	ExpiresAt time.Time
+	// Rev is the key's modification revision: the revision of the batch
+	// that last wrote it (see DB.Revision). A value written before
+	// revisions were recorded (a table of version 1 or 2) reports 1.
+	Rev uint64
+}
+
+// Revision is the store's revision: that of the last batch committed, 0
+// for a store never written. Every batch takes the next one; a revision
+// is never given twice, through compaction, Backup and Repair included.
+func (db *DB) Revision() (uint64, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if err := db.checkOpen(); err != nil {
+		return 0, err
+	}
+	return max(db.nextSeq, 1) - 1, nil
 }
 
 // Scan calls fn for every live key starting with prefix, in key order.
@@ -126,11 +158,7 @@ func (db *DB) scanLocked(prefix []byte, fn func(Entry) error) error {
 		if !db.live(op) {
 			continue
 		}
-		e := Entry{Key: op.Key, Value: op.Value}
-		if op.Kind == wal.KindSetExpiring {
-			e.ExpiresAt = time.Unix(0, op.ExpiresAt)
-		}
-		if err := fn(e); err != nil {
+		if err := fn(entryOf(op)); err != nil {
 			return err
 		}
 	}

@@ -50,6 +50,16 @@ type RepairReport struct {
 	// was kept is a deletion) may be out of date. kv cannot tell which of
 	// them did lose a version; every other key's newest version is known.
 	MayHaveLostNewer []string `json:"may_have_lost_newer"`
+	// Superseded names the tables Repair found but did not read: a
+	// rewrite replaced them (their cover lies inside a live table's, see
+	// docs/FORMAT.md §12.6), and a power loss kept them. They are removed
+	// with the other leftovers.
+	Superseded []string `json:"superseded"`
+	// Revision is the store's revision after the repair: the next write
+	// takes a larger one. Where a damaged log may have held later
+	// revisions, it is above any the log could have held, so no revision
+	// is ever given twice.
+	Revision uint64 `json:"revision"`
 	// Renumber is true when the store's file numbers are near
 	// manifest.MaxFileNum, so Repair rebuilds it from low numbers even
 	// without damage.
@@ -90,7 +100,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	if err := db.checkVersions(); err != nil {
 		return nil, err
 	}
-	rep := &RepairReport{Damaged: []string{}, Lost: []Problem{}, MayHaveLostNewer: []string{}}
+	rep := &RepairReport{Damaged: []string{}, Lost: []Problem{}, MayHaveLostNewer: []string{}, Superseded: []string{}}
 	logs, tables, minSeq, maxNum, err := db.repairSources(rep)
 	if err != nil {
 		return nil, err
@@ -103,6 +113,9 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 	// have had a newer one in it.
 	state := newMemtable()
 	var pos int64
+	// maxRev is the largest revision the store may have given: the new
+	// log starts above it.
+	var maxRev uint64
 	newest := map[string]int64{}
 	damageAt := int64(-1)
 	keep := func(ops []wal.Op) {
@@ -127,6 +140,14 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		}
 		ops, lost := sstable.Salvage(data)
 		ops = cloneOps(ops)
+		if r, err := sstable.Open(data); err == nil {
+			_, hi := r.Cover()
+			maxRev = max(maxRev, hi)
+			r.Close()
+		}
+		for _, op := range ops {
+			maxRev = max(maxRev, op.Rev)
+		}
 		if len(lost) > 0 {
 			if r, err := sstable.Open(data); err == nil {
 				if n := int64(r.Entries()); n > int64(len(ops)) {
@@ -175,14 +196,20 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		if scanErr == nil {
 			damaged = nil
 		}
+		maxRev = max(maxRev, logRevisionBound(data, scanErr != nil))
 		base := pos
 		for i, r := range records {
 			pos++
+			maxRev = max(maxRev, r.Seq)
 			// Records before minSeq were flushed into a table already
 			// (see repairSources); replaying them would bring back values
 			// that later tables overwrote.
 			if r.Seq >= minSeq {
-				keep(cloneOps(r.Ops))
+				ops := cloneOps(r.Ops)
+				for j := range ops {
+					ops[j].Rev = r.Seq
+				}
+				keep(ops)
 			}
 			if i > 0 && r.Seq > records[i-1].Seq+1 && scanErr != nil {
 				rep.DroppedRecords += int64(r.Seq - records[i-1].Seq - 1)
@@ -215,6 +242,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			rep.Keys++
 		}
 	}
+	rep.Revision = maxRev
 	rep.Renumber = maxNum > manifest.MaxFileNum-2
 	if (len(rep.Damaged) == 0 && !rep.Renumber) || ro.DryRun {
 		rep.Repaired = false
@@ -231,16 +259,17 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		return rep, err
 	}
 	db.man = &manifest.Manifest{NextFile: tnum}
-	db.nextSeq = 1
-	size, entries, err := db.writeTable(tnum, &sliceIter{ops: live}, true)
+	// The table covers every revision up to maxRev: whatever else is
+	// left in the directory is superseded by it.
+	size, written, err := db.writeTable(tnum, &sliceIter{ops: live}, true, cover{0, maxRev})
 	if err != nil {
 		return rep, err
 	}
 	man := &manifest.Manifest{WAL: walNum, NextFile: max(tnum, walNum) + 1}
-	if entries > 0 {
+	if written {
 		man.Tables = []manifest.Table{{Num: tnum, Size: size}}
 	}
-	if err := db.createWAL(man.WAL, 1); err != nil {
+	if err := db.createWAL(man.WAL, maxRev+1); err != nil {
 		return rep, err
 	}
 	if err := manifest.Write(db.fs, db.dir, man); err != nil {
@@ -369,6 +398,7 @@ func (db *DB) repairSources(rep *RepairReport) (logs, tables []uint64, minSeq, m
 	}
 	slices.Sort(walNums)
 	slices.SortFunc(tables, func(a, b uint64) int { return cmp.Compare(b, a) })
+	tables = db.dropSuperseded(rep, tables)
 	if len(walNums) > 0 {
 		newest := walNums[len(walNums)-1]
 		if data, err := vfs.ReadFile(db.fs, db.path(walName(newest))); err == nil {
@@ -435,4 +465,70 @@ func (db *DB) copyFile(dst string, data []byte) error {
 		err = cerr
 	}
 	return err
+}
+
+// dropSuperseded returns tables (newest first) without those a rewrite
+// replaced, naming them in rep.Superseded: a table whose cover lies inside
+// another's (a newer one's, when the two are equal). A table whose footer
+// cannot be read has no cover here and is kept, for salvage to read what
+// it can.
+func (db *DB) dropSuperseded(rep *RepairReport, tables []uint64) []uint64 {
+	covers := make([]cover, len(tables))
+	for i, num := range tables {
+		covers[i] = db.fileCover(num)
+	}
+	var kept []uint64
+	for i, num := range tables {
+		superseded := false
+		for j := range tables {
+			if j != i && covers[i].within(covers[j]) && (covers[i] != covers[j] || tables[j] > num) {
+				superseded = true
+				break
+			}
+		}
+		if superseded {
+			rep.Superseded = append(rep.Superseded, tableName(num))
+			continue
+		}
+		kept = append(kept, num)
+	}
+	return kept
+}
+
+// fileCover is the cover table num records, or none when its footer
+// cannot be read.
+func (db *DB) fileCover(num uint64) cover {
+	f, err := db.fs.Open(db.path(tableName(num)))
+	if err != nil {
+		return cover{}
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return cover{}
+	}
+	r, err := sstable.OpenAt(f, size)
+	if err != nil {
+		return cover{}
+	}
+	defer r.Close()
+	lo, hi := r.Cover()
+	return cover{lo, hi}
+}
+
+// logRevisionBound is the largest revision the log in data may have
+// given, as far as its header tells: an intact log's records are counted
+// by the caller, so this is only firstSeq-1; a damaged log may have held
+// records past what can be read, so its bound is the largest seq a log of
+// its size could hold, every record taking at least wal.MinRecordSize
+// bytes.
+func logRevisionBound(data []byte, damaged bool) uint64 {
+	first, err := wal.DecodeHeader(data)
+	if err != nil || first == 0 {
+		return 0
+	}
+	if !damaged {
+		return first - 1
+	}
+	return first + uint64(len(data)-wal.HeaderSize)/wal.MinRecordSize
 }

@@ -42,11 +42,11 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 	var opened *table
 	tnum := next
 	next++
-	size, entries, err := db.writeTable(tnum, newMergeIter(srcs), bottom)
+	size, written, err := db.writeTable(tnum, newMergeIter(srcs), bottom, db.rewriteCover(replaced, newLog, bottom))
 	if err != nil {
 		return db.fail(err)
 	}
-	if entries > 0 {
+	if written {
 		newTables = append(newTables, manifest.Table{Num: tnum, Size: size})
 		if opened, err = db.openTable(tnum, size); err != nil {
 			return db.fail(err)
@@ -106,7 +106,7 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 			return db.fail(err)
 		}
 		_ = db.walFile.Close()
-		db.walFile, db.walEnd = f, wal.HeaderSize
+		db.walFile, db.walEnd, db.walFirst = f, wal.HeaderSize, db.nextSeq
 		db.mem = newMemtable()
 		db.walOps = 0
 		db.walSynced = true
@@ -175,16 +175,18 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// writeTable writes the merged stream as table num and syncs it. It
-// reports the entry count; with none, no file is left behind.
-func (db *DB) writeTable(num uint64, it iterator, bottom bool) (int64, uint64, error) {
+// writeTable writes the merged stream as table num, recording cover c,
+// and syncs it. It reports whether it wrote the table: with no entries
+// and no cover there is nothing to record, and no file is left behind.
+func (db *DB) writeTable(num uint64, it iterator, bottom bool, c cover) (int64, bool, error) {
 	name := db.path(tableName(num))
 	f, err := db.fs.Create(name)
 	if err != nil {
-		return 0, 0, err
+		return 0, false, err
 	}
 	bw := bufio.NewWriterSize(&fileWriter{f: f}, 256<<10)
 	tw := sstable.NewWriter(bw)
+	err = tw.SetCover(c.lo, c.hi)
 	var entries uint64
 	ops := db.mergeAhead(it, bottom)
 	for chunk := range ops.chunks {
@@ -202,7 +204,8 @@ func (db *DB) writeTable(num uint64, it iterator, bottom bool) (int64, uint64, e
 		err = ops.err
 	}
 	var size int64
-	if err == nil && entries > 0 {
+	write := entries > 0 || !c.none()
+	if err == nil && write {
 		size, err = tw.Finish()
 		if err == nil {
 			err = bw.Flush()
@@ -214,13 +217,13 @@ func (db *DB) writeTable(num uint64, it iterator, bottom bool) (int64, uint64, e
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil || entries == 0 {
+	if err != nil || !write {
 		_ = db.fs.Remove(name)
 	}
 	if err != nil {
-		return 0, 0, withPath("write", name, err)
+		return 0, false, withPath("write", name, err)
 	}
-	return size, entries, nil
+	return size, write, nil
 }
 
 // aheadChunk is how many operations the merge hands over at a time.
@@ -411,8 +414,11 @@ func (db *DB) ingest(ops []wal.Op) error {
 
 // ingestSorted is ingest for a batch that sortBatch has sorted.
 func (db *DB) ingestSorted(sorted []wal.Op) error {
-	// The batch's sequence number is consumed so that seq stays a count of
-	// batches whichever path a batch takes.
+	// The batch takes a revision as a record would, though no log holds
+	// it: the table does, and the next log starts above it.
+	for i := range sorted {
+		sorted[i].Rev = db.nextSeq
+	}
 	db.nextSeq++
 	mem := db.mem.sortAll()
 	size := sstable.Size(sorted)

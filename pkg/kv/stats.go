@@ -26,6 +26,8 @@ type Stats struct {
 	Tables        []TableStats `json:"tables"`
 	GarbageRatio  float64      `json:"garbage_ratio"`
 	FormatVersion int          `json:"format_version"`
+	// Revision is the store's revision (DB.Revision).
+	Revision uint64 `json:"revision"`
 }
 
 // Stats scans the store and reports its figures.
@@ -41,6 +43,7 @@ func (db *DB) Stats() (Stats, error) {
 	}
 	db.mu.RLock()
 	defer db.mu.RUnlock()
+	st.Revision = max(db.nextSeq, 1) - 1
 	if db.man != nil {
 		st.LogFile = walName(db.man.WAL)
 		st.LogBytes = db.walEnd

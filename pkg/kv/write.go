@@ -310,9 +310,9 @@ func (db *DB) publish(rec []byte, n int) {
 		db.dirDurable, db.walSynced = true, true
 	}
 	db.walEnd += int64(len(rec))
-	db.nextSeq++
 	// The record's buffer is not reused, so the memtable may alias it.
-	db.mem.apply(rec[wal.RecordHeaderSize:])
+	db.mem.apply(db.nextSeq, rec[wal.RecordHeaderSize:])
+	db.nextSeq++
 	db.walOps += n
 }
 
@@ -361,12 +361,21 @@ func (tx *Txn) Get(key []byte) ([]byte, error) {
 
 // GetWithExpiry reads key and its expiry (zero time when none).
 func (tx *Txn) GetWithExpiry(key []byte) ([]byte, time.Time, error) {
+	e, err := tx.GetEntry(key)
+	return e.Value, e.ExpiresAt, err
+}
+
+// GetEntry reads key's entry as the transaction sees it. A key the
+// transaction wrote reports the revision its commit will take.
+func (tx *Txn) GetEntry(key []byte) (Entry, error) {
 	op, ok := tx.own[string(key)]
-	if !ok {
+	if ok {
+		op.Rev = tx.db.nextSeq
+	} else {
 		var err error
 		op, ok, err = tx.db.lookup(key)
 		if err != nil {
-			return nil, time.Time{}, err
+			return Entry{}, err
 		}
 	}
 	return tx.db.visible(op, ok)

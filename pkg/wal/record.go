@@ -28,6 +28,10 @@ const (
 	HeaderSize = 20
 	// RecordHeaderSize is crc32c(4) | length(4) | seq(8).
 	RecordHeaderSize = 16
+	// MinRecordSize bounds every record from below: a header and a
+	// payload of at least a count, a kind and a key length (the smallest
+	// real record, a delete of a 1-byte key, is 20 bytes).
+	MinRecordSize = RecordHeaderSize + 3
 	// MaxRecordSize bounds the payload length of one record; a length
 	// field above it is damage, never an allocation.
 	MaxRecordSize = 1 << 30

@@ -165,7 +165,7 @@ func decodeAt(data []byte, off int64, wantSeq uint64, decode bool) (Record, stri
 // a 4 MiB log). The checksum work is therefore capped at checkBudget of
 // the file's size; exhausted reports that the cap was hit.
 func findValidAfter(data []byte, off int64, nextSeq uint64) (pos int64, exhausted bool) {
-	const minRecord = RecordHeaderSize + 3
+	const minRecord = MinRecordSize
 	budget := checkBudget(len(data))
 	for p := off + 1; p+minRecord <= int64(len(data)); p++ {
 		seq := binary.LittleEndian.Uint64(data[p+8 : p+16])
