@@ -12,6 +12,7 @@ import (
 
 func (a *app) newDelCmd() *cobra.Command {
 	var ifValue string
+	var ifRev uint64
 	c := &cobra.Command{
 		Use:   "del KEY...",
 		Short: "Remove keys",
@@ -19,16 +20,22 @@ func (a *app) newDelCmd() *cobra.Command {
 Removing a key that does not exist is not an error (like rm -f), so a
 script can run kv del again safely; kv del exits 0 whether or not the keys
 existed. With --if-value OLD (one KEY only), the key is removed only if its
-value is exactly OLD; otherwise nothing changes and kv del exits 1.`,
+value is exactly OLD; with --if-rev N, only if its modification revision is
+N (kv get --rev KEY shows it). Otherwise nothing changes and kv del exits 1.`,
 		Example: `  kv del session:42
   kv del a b c
-  kv del --if-value mine lock:nightly`,
+  kv del --if-value mine lock:nightly
+  kv del --if-rev "$(kv get --rev job:state)" job:state`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: a.completeKeys(-1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
 			conditional := cmd.Flags().Changed("if-value")
+			byRev := cmd.Flags().Changed("if-rev")
 			if conditional && len(args) != 1 {
 				return usagef("--if-value takes exactly one KEY")
+			}
+			if byRev && len(args) != 1 {
+				return usagef("--if-rev takes exactly one KEY")
 			}
 			if err := checkKeys(args...); err != nil {
 				return err
@@ -39,6 +46,11 @@ value is exactly OLD; otherwise nothing changes and kv del exits 1.`,
 			}
 			defer closeStore(s, &err)
 			return s.Update(func(tx *kv.Txn) error {
+				if byRev {
+					if err := checkRev(tx, []byte(args[0]), ifRev); err != nil {
+						return err
+					}
+				}
 				if conditional {
 					cur, err := tx.Get([]byte(args[0]))
 					if errors.Is(err, kv.ErrNotFound) {
@@ -59,5 +71,7 @@ value is exactly OLD; otherwise nothing changes and kv del exits 1.`,
 		}),
 	}
 	c.Flags().StringVar(&ifValue, "if-value", "", "remove only if the current value is exactly this (exit 1 otherwise)")
+	c.Flags().Uint64Var(&ifRev, "if-rev", 0, "remove only if KEY's modification revision is this (exit 1 otherwise)")
+	c.MarkFlagsMutuallyExclusive("if-value", "if-rev")
 	return c
 }

@@ -95,7 +95,7 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 			}
 			w.WriteByte('\n')
 		default:
-			b, err := json.Marshal(newJSONEntry(e.Key, e.Value, !o.keysOnly, e.ExpiresAt))
+			b, err := json.Marshal(newJSONEntry(e.Key, e.Value, !o.keysOnly, e.ExpiresAt, e.Rev))
 			if err != nil {
 				return err
 			}

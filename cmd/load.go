@@ -381,7 +381,8 @@ func decodeJSONLine(line []byte, scratch *[]byte) (key, value []byte, exp time.T
 }
 
 // fastJSONLine recognises exactly {"key":"K","value":"V"} or
-// {"key":"K","value_base64":"B"} where K and V hold no backslash, no
+// {"key":"K","value_base64":"B"}, each optionally followed by the
+// ,"mod_revision":N that kv dump writes, where K and V hold no backslash, no
 // control character and only valid UTF-8: strings that mean what they
 // spell. A base64 value is decoded into *scratch.
 func fastJSONLine(b []byte, scratch *[]byte) (key, value []byte, ok bool) {
@@ -406,14 +407,14 @@ func fastJSONLine(b []byte, scratch *[]byte) (key, value []byte, ok bool) {
 		return nil, nil, false
 	}
 	if r, found := bytes.CutPrefix(rest, []byte(`,"value":"`)); found {
-		if value, rest, ok = str(r); !ok || string(rest) != "}" {
+		if value, rest, ok = str(r); !ok || !objectEnd(rest) {
 			return nil, nil, false
 		}
 		return key, value, true
 	}
 	if r, found := bytes.CutPrefix(rest, []byte(`,"value_base64":"`)); found {
 		b64, rest, ok := str(r)
-		if !ok || string(rest) != "}" {
+		if !ok || !objectEnd(rest) {
 			return nil, nil, false
 		}
 		if n := base64.StdEncoding.DecodedLen(len(b64)); cap(*scratch) < n {
@@ -427,6 +428,25 @@ func fastJSONLine(b []byte, scratch *[]byte) (key, value []byte, ok bool) {
 		return key, value[:n], true
 	}
 	return nil, nil, false
+}
+
+// objectEnd reports whether rest, what follows a line's value, is the end
+// of the object: "}", or the modification revision kv dump adds (which
+// load ignores) and then "}".
+func objectEnd(rest []byte) bool {
+	if string(rest) == "}" {
+		return true
+	}
+	digits, found := bytes.CutPrefix(rest, []byte(`,"mod_revision":`))
+	if !found || len(digits) < 2 || len(digits) > 21 || digits[len(digits)-1] != '}' || digits[0] == '0' {
+		return false
+	}
+	for _, c := range digits[:len(digits)-1] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // duplicateField reports the first name given twice among the fields of

@@ -134,6 +134,9 @@ type jsonEntry struct {
 	Value       *string `json:"value,omitempty"`
 	ValueBase64 *string `json:"value_base64,omitempty"`
 	ExpiresAt   string  `json:"expires_at,omitempty"`
+	// ModRevision is the revision that last wrote the key. kv load
+	// accepts it and ignores it: what it writes takes new revisions.
+	ModRevision uint64 `json:"mod_revision,omitempty"`
 }
 
 func textOrBase64(b []byte) (text, b64 *string) {
@@ -145,8 +148,8 @@ func textOrBase64(b []byte) (text, b64 *string) {
 	return nil, &s
 }
 
-func newJSONEntry(key, value []byte, withValue bool, exp time.Time) jsonEntry {
-	var e jsonEntry
+func newJSONEntry(key, value []byte, withValue bool, exp time.Time, rev uint64) jsonEntry {
+	e := jsonEntry{ModRevision: rev}
 	e.Key, e.KeyBase64 = textOrBase64(key)
 	if withValue {
 		e.Value, e.ValueBase64 = textOrBase64(value)

@@ -22,7 +22,13 @@ lost a newer version (its newest version kept is older than a damaged
 range that could have held a newer one, so its value, or its absence,
 may be out of date; kv cannot tell which of them did). --dry-run reports
 all of it and changes nothing. Nothing is deleted before its copy is
-durable.`,
+durable.
+
+A table that a compaction replaced, kept by a power loss, is recognised by
+the revisions it covers and not read (it would bring back values the
+compaction dropped): repair names it as superseded and removes it. The
+repaired store continues above the last revision it may have given, so no
+revision is ever given twice.`,
 		Example: `  kv repair --dry-run   # what would be kept and lost
   kv repair && kv verify`,
 		Args: cobra.NoArgs,
@@ -44,11 +50,15 @@ durable.`,
 			}
 			w := a.stdout
 			fmt.Fprintf(w, "kept: %d log records and %d table entries, %d live keys\n", rep.Records, rep.Entries, rep.Keys)
+			fmt.Fprintf(w, "revision: %d\n", rep.Revision)
 			for _, p := range rep.Lost {
 				fmt.Fprintf(w, "lost: %s\n", p)
 			}
 			for _, d := range rep.Damaged {
 				fmt.Fprintf(w, "damaged: %s\n", d)
+			}
+			for _, t := range rep.Superseded {
+				fmt.Fprintf(w, "superseded: %s (replaced by a later compaction; not read)\n", t)
 			}
 			if rep.DroppedRecords > 0 || rep.DroppedEntries > 0 {
 				fmt.Fprintf(w, "dropped: at least %d log records and %d table entries\n", rep.DroppedRecords, rep.DroppedEntries)

@@ -20,7 +20,9 @@ type setOptions struct {
 	expiresAt string
 	ifAbsent  bool
 	ifValue   string
+	ifRev     uint64
 	hasIf     bool
+	hasIfRev  bool
 	hasTTL    bool
 }
 
@@ -46,20 +48,25 @@ nanosecond up to 2262-04-11T23:47:16Z; a later one (9999-12-31 as
 "never") is kept as that instant, and kv ttl and kv dump show it so.
 
 Conditional writes: --if-absent writes only when KEY has no value;
---if-value OLD writes only when the current value is exactly OLD. A failed
-condition changes nothing and exits 1, which makes a run-once guard for
-cron, silent when the job already ran and failing on any real error:
+--if-value OLD writes only when the current value is exactly OLD; --if-rev N
+writes only when KEY's modification revision is N (kv get --rev KEY shows
+it; 0 means KEY must have no value), a compare-and-swap that keeps the old
+value off the command line. A failed condition changes nothing and exits 1,
+which makes a run-once guard for cron, silent when the job already ran and
+failing on any real error:
   kv set -q --if-absent lock:nightly "$(date +%F)"; case $? in 0) ;; 1) exit 0 ;; *) exit 1 ;; esac`,
 		Example: `  kv set greeting hello
   printf 'multi\nline' | kv set note
   kv set token < token.txt
   kv set --ttl 90s session:42 active
-  kv set --if-absent job:2026-11-25 started`,
+  kv set --if-absent job:2026-11-25 started
+  rev=$(kv get --rev config); kv set --if-rev "$rev" config new-value`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: a.completeKeys(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			c := cmd.Flags()
 			o.hasIf = c.Changed("if-value")
+			o.hasIfRev = c.Changed("if-rev")
 			o.hasTTL = c.Changed("ttl")
 			return a.runSet(&o, args)
 		}),
@@ -70,8 +77,9 @@ cron, silent when the job already ran and failing on any real error:
 	f.StringVar(&o.expiresAt, "expires-at", "", "expire the value at this time: RFC 3339 (2030-01-01T12:00:00Z) or a date (2030-01-01, midnight UTC)")
 	f.BoolVar(&o.ifAbsent, "if-absent", false, "write only if KEY has no live value (exit 1 otherwise)")
 	f.StringVar(&o.ifValue, "if-value", "", "write only if the current value is exactly this (exit 1 otherwise)")
+	f.Uint64Var(&o.ifRev, "if-rev", 0, "write only if KEY's modification revision is this; 0: only if KEY has no value (exit 1 otherwise)")
 	c.MarkFlagsMutuallyExclusive("ttl", "expires-at")
-	c.MarkFlagsMutuallyExclusive("if-absent", "if-value")
+	c.MarkFlagsMutuallyExclusive("if-absent", "if-value", "if-rev")
 	return c
 }
 
@@ -104,6 +112,11 @@ func (a *app) runSet(o *setOptions, args []string) (err error) {
 	}
 	defer closeStore(s, &err)
 	return s.Update(func(tx *kv.Txn) error {
+		if o.hasIfRev {
+			if err := checkRev(tx, key, o.ifRev); err != nil {
+				return err
+			}
+		}
 		if o.ifAbsent || o.hasIf {
 			cur, err := tx.Get(key)
 			switch {

@@ -44,6 +44,7 @@ table with its size and entries, the garbage ratio and the format version.
 				{"garbage ratio", fmt.Sprintf("%.3f", st.GarbageRatio)},
 				{"log", fmt.Sprintf("%s (%d bytes)", st.LogFile, st.LogBytes)},
 				{"tables", strconv.Itoa(len(st.Tables))},
+				{"revision", strconv.FormatUint(st.Revision, 10)},
 			}
 			for _, tb := range st.Tables {
 				rows = append(rows, []string{"  " + tb.File, fmt.Sprintf("%d bytes, %d entries", tb.Bytes, tb.Entries)})

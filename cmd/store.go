@@ -12,6 +12,8 @@ import (
 type Store interface {
 	Get(key []byte) ([]byte, error)
 	GetWithExpiry(key []byte) ([]byte, time.Time, error)
+	GetEntry(key []byte) (kv.Entry, error)
+	Revision() (uint64, error)
 	Apply(b *kv.Batch) error
 	Update(fn func(tx *kv.Txn) error) error
 	Scan(prefix []byte, fn func(kv.Entry) error) error
