@@ -57,6 +57,9 @@ type noError struct {
 	// key without expiry), not a problem with the data (a value that is
 	// not an integer, a verify that found damage).
 	clean bool
+	// code, when not 0, is the exit status instead of ExitNo: kv lock's
+	// --conflict-exit-code, or the status of the command it ran.
+	code int
 }
 
 // cleanNo reports whether err is a clean "no": a missing key, a failed
@@ -79,6 +82,8 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ue):
 		return ExitUsage
+	case errors.As(err, &ne) && ne.code != 0:
+		return ne.code
 	case errors.As(err, &ne), errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrConditionFailed):
 		return ExitNo
 	case errors.Is(err, kv.ErrLocked):

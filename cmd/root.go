@@ -23,6 +23,9 @@ type app struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// rawStdout is stdout as Main was given it: what a child process
+	// (kv lock's COMMAND) inherits.
+	rawStdout io.Writer
 	// now is the clock for expiry: time.Now, or a test's fixed time.
 	now func() time.Time
 	// cfgErr is a configuration problem found before the command ran.
@@ -50,7 +53,7 @@ func MainWithClock(args []string, stdin io.Reader, stdout, stderr io.Writer, now
 	if f, ok := stdout.(*os.File); ok {
 		out.closed = stdoutWasClosed(f)
 	}
-	a := &app{v: viper.New(), stdin: stdin, stdout: out, stderr: stderr, now: now}
+	a := &app{v: viper.New(), stdin: stdin, stdout: out, rawStdout: stdout, stderr: stderr, now: now}
 	root := a.newRoot(args)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -73,7 +76,7 @@ func MainWithClock(args []string, stdin io.Reader, stdout, stderr io.Writer, now
 	if errors.As(err, &ne) && ne.msg == "" {
 		return code
 	}
-	if quiet, _ := root.PersistentFlags().GetBool("quiet"); quiet && code == ExitNo && cleanNo(err) {
+	if quiet, _ := root.PersistentFlags().GetBool("quiet"); quiet && (code == ExitNo || ne.code != 0) && cleanNo(err) {
 		return code
 	}
 	msg := describe(err)
@@ -204,6 +207,7 @@ func (a *app) subcommands() []subcommand {
 		{"version", a.newVersionCmd}, {"incr", a.newIncrCmd}, {"ttl", a.newTTLCmd},
 		{"batch", a.newBatchCmd}, {"load", a.newLoadCmd}, {"keys", a.newKeysCmd},
 		{"stats", a.newStatsCmd}, {"backup", a.newBackupCmd}, {"repair", a.newRepairCmd},
+		{"lock", a.newLockCmd},
 	}
 }
 
