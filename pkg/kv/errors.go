@@ -26,7 +26,25 @@ var (
 var (
 	// ErrNotFound is returned when a key has no live value.
 	ErrNotFound = errors.New("key not found")
+	// ErrCompacted is wrapped by the *CompactedError of DB.Changes when
+	// the changes asked for are no longer in the log.
+	ErrCompacted = errors.New("revision compacted")
 )
+
+// CompactedError reports that the changes from revision Rev on are no
+// longer all in the log: a flush or compaction moved them into tables,
+// where only the last change of each key is kept. Oldest is the first
+// revision the log still holds.
+type CompactedError struct {
+	Rev, Oldest uint64
+}
+
+func (e *CompactedError) Error() string {
+	return fmt.Sprintf("revision %d is compacted: the oldest revision whose changes are kept is %d", e.Rev, e.Oldest)
+}
+
+// Unwrap lets errors.Is(err, ErrCompacted) hold.
+func (e *CompactedError) Unwrap() error { return ErrCompacted }
 
 // Errors returned when writing.
 var (

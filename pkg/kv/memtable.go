@@ -25,9 +25,10 @@ import (
 type memtable struct {
 	m map[string]wal.Op
 	// records holds the payloads of the records replayed at open and
-	// written since, oldest first, until the map is built; only a writer,
-	// holding the handle's write lock, appends to it. seqs holds each
-	// record's seq, its operations' revision.
+	// written since, oldest first: what lookups scan until the map is
+	// built, and what DB.Changes replays. Only a writer, holding the
+	// handle's write lock, appends to it. seqs holds each record's seq,
+	// its operations' revision.
 	records [][]byte
 	seqs    []uint64
 	ops     int // operations in records
@@ -82,10 +83,13 @@ func (t *memtable) applyOps(ops []wal.Op) {
 // holds the handle's write lock, so no lookup is scanning the records
 // meanwhile. Until the map is built the record joins the others: a
 // one-shot kv set on a store with a full log builds no map either.
+//
+// The record is kept in the list even after the map is built (the map's
+// values alias it anyway), so that DB.Changes can replay every record.
 func (t *memtable) apply(seq uint64, payload []byte) {
+	t.records = append(t.records, payload)
+	t.seqs = append(t.seqs, seq)
 	if !t.built.Load() {
-		t.records = append(t.records, payload)
-		t.seqs = append(t.seqs, seq)
 		t.ops += wal.PayloadCount(payload)
 		return
 	}

@@ -361,3 +361,46 @@ func TestRepairRevisionAboveDamagedLog(t *testing.T) {
 		t.Fatalf("next write took revision %d, want %d", got, rep.Revision+1)
 	}
 }
+
+// TestChanges: the log's batches replay whole, in order, with their
+// revisions, from any revision it holds; before that, a CompactedError
+// names the oldest it holds.
+func TestChanges(t *testing.T) {
+	mem := vfs.NewMemFS()
+	db, err := kv.Open(memDir, memOptions(mem, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Set([]byte("a"), []byte("1"))
+	var b kv.Batch
+	b.Set([]byte("b"), []byte("2"))
+	b.Delete([]byte("a"))
+	db.Apply(&b)
+	db.Set([]byte("c"), []byte("3"))
+	var got []string
+	collect := func(c kv.Change) error {
+		for _, op := range c.Ops {
+			got = append(got, fmt.Sprintf("%d:%s%s=%s", c.Rev, op.Kind, op.Key, op.Value))
+		}
+		return nil
+	}
+	if err := db.Changes(2, collect); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[2:setb=2 2:dela= 3:setc=3]"; fmt.Sprint(got) != want {
+		t.Fatalf("changes from 2: %v, want %s", got, want)
+	}
+	if _, err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	db.Set([]byte("d"), []byte("4"))
+	got = nil
+	if err := db.Changes(4, collect); err != nil || fmt.Sprint(got) != "[4:setd=4]" {
+		t.Fatalf("changes from 4 after the compaction: %v %v", got, err)
+	}
+	var ce *kv.CompactedError
+	if err := db.Changes(3, collect); !errors.As(err, &ce) || ce.Oldest != 4 || !errors.Is(err, kv.ErrCompacted) {
+		t.Fatalf("changes from 3 after the compaction: %v", err)
+	}
+}
