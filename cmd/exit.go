@@ -84,7 +84,7 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &ne) && ne.code != 0:
 		return ne.code
-	case errors.As(err, &ne), errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrConditionFailed):
+	case errors.As(err, &ne), errors.Is(err, kv.ErrNotFound), errors.Is(err, kv.ErrConditionFailed), errors.Is(err, kv.ErrCompacted):
 		return ExitNo
 	case errors.Is(err, kv.ErrLocked):
 		return ExitLocked

@@ -207,7 +207,7 @@ func (a *app) subcommands() []subcommand {
 		{"version", a.newVersionCmd}, {"incr", a.newIncrCmd}, {"ttl", a.newTTLCmd},
 		{"batch", a.newBatchCmd}, {"load", a.newLoadCmd}, {"keys", a.newKeysCmd},
 		{"stats", a.newStatsCmd}, {"backup", a.newBackupCmd}, {"repair", a.newRepairCmd},
-		{"lock", a.newLockCmd},
+		{"lock", a.newLockCmd}, {"watch", a.newWatchCmd}, {"wait", a.newWaitCmd},
 	}
 }
 
