@@ -79,6 +79,21 @@ func (s Source) open() (*kv.DB, error) {
 	return db, nil
 }
 
+// openRev opens the store for one read, as open does, and reads its
+// revision.
+func (s Source) openRev() (*kv.DB, uint64, error) {
+	db, err := s.open()
+	if err != nil {
+		return nil, 0, err
+	}
+	rev, err := db.Revision()
+	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	return db, rev, nil
+}
+
 func (s Source) now() time.Time {
 	if s.Opts.Now != nil {
 		return s.Opts.Now()
@@ -131,15 +146,11 @@ type watcher struct {
 }
 
 func (w *watcher) start(from uint64) error {
-	db, err := w.src.open()
+	db, rev, err := w.src.openRev()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	rev, err := db.Revision()
-	if err != nil {
-		return err
-	}
 	if from > 0 && from <= rev {
 		// Replay first, then learn the keys' state: the replay ends at
 		// the same revision the scan reads.
@@ -160,7 +171,7 @@ func (w *watcher) start(from uint64) error {
 
 // read reports what changed since the last read.
 func (w *watcher) read() error {
-	db, err := w.src.open()
+	db, rev, err := w.src.openRev()
 	if errors.Is(err, kv.ErrLocked) {
 		return nil // a writer holds the store for long: next time
 	}
@@ -168,10 +179,6 @@ func (w *watcher) read() error {
 		return err
 	}
 	defer db.Close()
-	rev, err := db.Revision()
-	if err != nil {
-		return err
-	}
 	if rev > w.last {
 		err := db.Changes(w.last+1, w.emitChange)
 		if errors.Is(err, kv.ErrCompacted) {
