@@ -55,7 +55,7 @@ func MainWithClock(args []string, stdin io.Reader, stdout, stderr io.Writer, now
 	}
 	a := &app{v: viper.New(), stdin: stdin, stdout: out, rawStdout: stdout, stderr: stderr, now: now}
 	root := a.newRoot(args)
-	root.SetArgs(args)
+	root.SetArgs(dataArgs(root, args))
 	root.SetIn(stdin)
 	cmd, err := root.ExecuteC()
 	if err == nil && out.err != nil {
@@ -150,7 +150,11 @@ which beats the default.
 	}
 	for _, sc := range a.subcommands() {
 		if only == "" || only == sc.name {
-			root.AddCommand(sc.build())
+			c := sc.build()
+			if dataCommands[sc.name] {
+				c.Long += "\n\n" + dataArgsHelp
+			}
+			root.AddCommand(c)
 		}
 	}
 	// Cobra adds its completion command, five commands and their help
@@ -220,11 +224,18 @@ var buildWholeTree = false
 // tree is built and Cobra decides, with its suggestions and help intact.
 // global holds the root's flags, which say which words are flag values.
 func invokedCommand(global *pflag.FlagSet, args []string) string {
+	name, _ := invokedCommandAt(global, args)
+	return name
+}
+
+// invokedCommandAt is invokedCommand with the subcommand's index in args
+// (-1 with "").
+func invokedCommandAt(global *pflag.FlagSet, args []string) (string, int) {
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		switch {
 		case arg == "--":
-			return ""
+			return "", -1
 		case strings.HasPrefix(arg, "-") && !strings.Contains(arg, "="):
 			var f *pflag.Flag
 			if name, ok := strings.CutPrefix(arg, "--"); ok {
@@ -241,13 +252,13 @@ func invokedCommand(global *pflag.FlagSet, args []string) string {
 		default:
 			for _, sc := range (&app{}).subcommands() {
 				if sc.name == arg {
-					return arg
+					return arg, i
 				}
 			}
-			return ""
+			return "", -1
 		}
 	}
-	return ""
+	return "", -1
 }
 
 // run wraps a command's code so its errors are told apart from Cobra's.
