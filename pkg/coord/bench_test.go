@@ -130,3 +130,45 @@ func reportDistribution(b *testing.B, d []time.Duration, what string) {
 	b.ReportMetric(ms(d[len(d)*99/100]), what+"-p99-ms")
 	b.ReportMetric(ms(d[len(d)-1]), what+"-max-ms")
 }
+
+// BenchmarkStoreWriterWait measures how long each of N one-shot writers
+// (open, set, close, as kv set does) waits for the store's own lock:
+// p50, p99 and the longest wait.
+//
+//	go test ./pkg/coord -run '^$' -bench StoreWriterWait -benchtime 1000x
+func BenchmarkStoreWriterWait(b *testing.B) {
+	for _, n := range []int{8, 64, 256} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			dir := filepath.Join(b.TempDir(), "st")
+			write(b, dir, func(db *kv.DB) error { return db.Set([]byte("n"), nil) })
+			var mu sync.Mutex
+			var waits []time.Duration
+			var wg sync.WaitGroup
+			per := max(b.N/n, 1)
+			b.ResetTimer()
+			for range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range per {
+						start := time.Now()
+						db, err := kv.Open(dir, &kv.Options{LockTimeout: time.Hour})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						waited := time.Since(start)
+						db.Set([]byte("n"), []byte("x"))
+						db.Close()
+						mu.Lock()
+						waits = append(waits, waited)
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			reportDistribution(b, waits, "wait")
+		})
+	}
+}

@@ -61,7 +61,12 @@ func (osFS) MapCopies() bool { return false }
 // would create a new one and lock that; a directory cannot be replaced
 // while the path that names it is in use without moving every file of the
 // store with it.
+//
+// Exclusive lockers wait their turn in arrival order (fairLockDir).
 func (osFS) LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error) {
+	if exclusive {
+		return fairLockDir(dir, timeout)
+	}
 	return lockFlock(flock.New(dir, flock.SetFlag(os.O_RDONLY|unix.O_DIRECTORY)), exclusive, timeout)
 }
 
