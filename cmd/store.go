@@ -18,6 +18,7 @@ type Store interface {
 	Update(fn func(tx *kv.Txn) error) error
 	Scan(prefix []byte, fn func(kv.Entry) error) error
 	ScanKeys(prefix []byte, limit int, fn func(key []byte) error) error
+	KeyCursor(prefix []byte) (*kv.KeyCursor, error)
 	Compact() (kv.CompactStats, error)
 	Digest() (string, error)
 	Stats() (kv.Stats, error)

@@ -12,6 +12,9 @@ type iterator interface {
 	Next() bool
 	Op() wal.Op
 	Err() error
+	// SeekGE positions the iterator so that Next yields the first
+	// operation whose key is >= key.
+	SeekGE(key []byte)
 }
 
 // mergeIter merges iterators given newest first: for a key present in
@@ -71,3 +74,11 @@ func (m *mergeIter) Next() bool {
 
 func (m *mergeIter) Op() wal.Op { return m.op }
 func (m *mergeIter) Err() error { return m.err }
+
+// SeekGE positions every source at key; the next Next merges from there.
+func (m *mergeIter) SeekGE(key []byte) {
+	for _, it := range m.its {
+		it.SeekGE(key)
+	}
+	m.init = false
+}
