@@ -119,7 +119,8 @@ type keyState struct {
 // keys' current state instead: each key that changed since is reported
 // once, with its last value, and each key gone as a delete at the store's
 // revision. A store that is locked for a while (a long kv load) is read
-// when it is free again.
+// when it is free again, and a damaged one after kv repair (which
+// continues the revisions, so the watch goes on from where it was).
 func Watch(ctx context.Context, src Source, t Target, from uint64, fn func(Event) error) error {
 	wk := newWaker(src.Dir, src.Poll, src.pollOnly)
 	defer wk.close()
@@ -172,8 +173,11 @@ func (w *watcher) start(from uint64) error {
 // read reports what changed since the last read.
 func (w *watcher) read() error {
 	db, rev, err := w.src.openRev()
-	if errors.Is(err, kv.ErrLocked) {
-		return nil // a writer holds the store for long: next time
+	if errors.Is(err, kv.ErrLocked) || errors.Is(err, kv.ErrCorrupt) {
+		// A writer holds the store for long, or the store is damaged
+		// (and kv repair is the expected next step): read again next
+		// time. Nothing is reported from a store that cannot be read.
+		return nil
 	}
 	if err != nil {
 		return err
