@@ -83,11 +83,55 @@ func BenchmarkWriterWithWatchers(b *testing.B) {
 // named lock held for 1ms at a time: p50, p99 and the longest wait, to
 // compare with N x the hold time.
 //
-//	go test ./pkg/coord -run '^$' -bench LockWait -benchtime 2s
+//	go test ./pkg/coord -run '^$' -bench LockWait -benchtime 1000x
 func BenchmarkLockWait(b *testing.B) {
+	contend(b, func(b *testing.B) func() (time.Duration, error) {
+		dir := filepath.Join(b.TempDir(), "st")
+		return func() (time.Duration, error) {
+			start := time.Now()
+			l, err := Acquire(vfs.Default, dir, "L", Forever)
+			if err != nil {
+				return 0, err
+			}
+			waited := time.Since(start)
+			time.Sleep(time.Millisecond)
+			return waited, l.Release()
+		}
+	})
+}
+
+// BenchmarkStoreWriterWait measures how long each of N one-shot writers
+// (open, set, close, as kv set does) waits for the store's own lock:
+// p50, p99 and the longest wait.
+//
+//	go test ./pkg/coord -run '^$' -bench StoreWriterWait -benchtime 1000x
+func BenchmarkStoreWriterWait(b *testing.B) {
+	contend(b, func(b *testing.B) func() (time.Duration, error) {
+		dir := filepath.Join(b.TempDir(), "st")
+		write(b, dir, func(db *kv.DB) error { return db.Set([]byte("n"), nil) })
+		return func() (time.Duration, error) {
+			start := time.Now()
+			db, err := kv.Open(dir, &kv.Options{LockTimeout: time.Hour})
+			if err != nil {
+				return 0, err
+			}
+			waited := time.Since(start)
+			if err := db.Set([]byte("n"), []byte("x")); err != nil {
+				db.Close()
+				return 0, err
+			}
+			return waited, db.Close()
+		}
+	})
+}
+
+// contend runs N = 8, 64 and 256 goroutines that each call the turn that
+// setup returns b.N/N times, and reports the distribution of the waits
+// the turns measured.
+func contend(b *testing.B, setup func(b *testing.B) func() (time.Duration, error)) {
 	for _, n := range []int{8, 64, 256} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			dir := filepath.Join(b.TempDir(), "st")
+			turn := setup(b)
 			var mu sync.Mutex
 			var waits []time.Duration
 			var wg sync.WaitGroup
@@ -98,15 +142,11 @@ func BenchmarkLockWait(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for range per {
-						start := time.Now()
-						l, err := Acquire(vfs.Default, dir, "L", Forever)
+						waited, err := turn()
 						if err != nil {
 							b.Error(err)
 							return
 						}
-						waited := time.Since(start)
-						time.Sleep(time.Millisecond)
-						l.Release()
 						mu.Lock()
 						waits = append(waits, waited)
 						mu.Unlock()
@@ -129,46 +169,4 @@ func reportDistribution(b *testing.B, d []time.Duration, what string) {
 	b.ReportMetric(ms(d[len(d)/2]), what+"-p50-ms")
 	b.ReportMetric(ms(d[len(d)*99/100]), what+"-p99-ms")
 	b.ReportMetric(ms(d[len(d)-1]), what+"-max-ms")
-}
-
-// BenchmarkStoreWriterWait measures how long each of N one-shot writers
-// (open, set, close, as kv set does) waits for the store's own lock:
-// p50, p99 and the longest wait.
-//
-//	go test ./pkg/coord -run '^$' -bench StoreWriterWait -benchtime 1000x
-func BenchmarkStoreWriterWait(b *testing.B) {
-	for _, n := range []int{8, 64, 256} {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			dir := filepath.Join(b.TempDir(), "st")
-			write(b, dir, func(db *kv.DB) error { return db.Set([]byte("n"), nil) })
-			var mu sync.Mutex
-			var waits []time.Duration
-			var wg sync.WaitGroup
-			per := max(b.N/n, 1)
-			b.ResetTimer()
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range per {
-						start := time.Now()
-						db, err := kv.Open(dir, &kv.Options{LockTimeout: time.Hour})
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						waited := time.Since(start)
-						db.Set([]byte("n"), []byte("x"))
-						db.Close()
-						mu.Lock()
-						waits = append(waits, waited)
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			reportDistribution(b, waits, "wait")
-		})
-	}
 }
