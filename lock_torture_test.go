@@ -9,7 +9,7 @@ import (
 )
 
 // TestLockReadModifyWrite: 32 processes each run kv lock L -- sh -c '...'
-// several times (20 with KV_TORTURE=long, 3 otherwise: the locked
+// several times (20 with KV_TORTURE=long, 2 otherwise: the locked
 // sections run one at a time, four processes each), where the command is
 // a read-modify-write made of separate kv get and kv set processes.
 // Without the lock, increments would be lost; with it, the counter ends
@@ -17,7 +17,7 @@ import (
 func TestLockReadModifyWrite(t *testing.T) {
 	bin := kvBinary(t)
 	dir := filepath.Join(t.TempDir(), "store")
-	procs, rounds := 32, 3
+	procs, rounds := 32, 2
 	if longTorture() {
 		rounds = 20
 	}
