@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,7 +35,8 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	}
 	// An explicitly empty directory is a mistake (an unset variable in a
 	// script), never a request for the default one.
-	if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed && f.Value.String() == "" {
+	a.dirFlag = cmd.Flags().Lookup("dir")
+	if f := a.dirFlag; f != nil && f.Changed && f.Value.String() == "" {
 		a.cfgErr = usagef("--dir is empty: name a data directory, or leave the flag out for the default")
 		return nil
 	} else if d, set := os.LookupEnv("KV_DIR"); set && d == "" && (f == nil || !f.Changed) {
@@ -66,6 +68,13 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	v.SetConfigType("yaml")
 	if err := v.ReadInConfig(); err != nil {
 		a.cfgErr = usagef("config file %s: %v", path, err)
+		return nil
+	}
+	a.cfgFile = path
+	for _, k := range v.AllKeys() {
+		if !slices.Contains(configKeys, k) && k != "config" {
+			fmt.Fprintf(a.stderr, "kv: warning: config file %s: unknown key %q (kv reads %s)\n", path, k, strings.Join(configKeys, ", "))
+		}
 	}
 	return nil
 }
@@ -102,12 +111,36 @@ func defaultDataDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "kv"), nil
 }
 
-// dataDir is the configured data directory.
+// dataDir is the configured data directory. A dir: from the config file
+// is read as a shell would not have expanded it: a leading ~ is the home
+// directory, $VAR and ${VAR} are the environment's, and a relative path
+// is relative to the config file's folder (cron runs elsewhere). A flag
+// or KV_DIR comes through the shell, which expanded it already.
 func (a *app) dataDir() (string, error) {
-	if d := a.v.GetString("dir"); d != "" {
+	d := a.v.GetString("dir")
+	if d == "" {
+		return defaultDataDir()
+	}
+	_, fromEnv := os.LookupEnv("KV_DIR")
+	fromFlag := a.dirFlag != nil && a.dirFlag.Changed
+	if fromFlag || fromEnv || a.cfgFile == "" || !a.v.InConfig("dir") {
 		return d, nil
 	}
-	return defaultDataDir()
+	if d == "~" || strings.HasPrefix(d, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", usagef("config file %s: dir %q: no home directory to expand ~ to", a.cfgFile, d)
+		}
+		d = home + d[1:]
+	}
+	d = os.ExpandEnv(d)
+	if d == "" {
+		return "", usagef("config file %s: dir expands to nothing", a.cfgFile)
+	}
+	if !filepath.IsAbs(d) {
+		d = filepath.Join(filepath.Dir(a.cfgFile), d)
+	}
+	return d, nil
 }
 
 // lockTimeout is the configured lock timeout.

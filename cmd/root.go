@@ -30,6 +30,11 @@ type app struct {
 	now func() time.Time
 	// cfgErr is a configuration problem found before the command ran.
 	cfgErr error
+	// cfgFile is the config file read, "" when none was.
+	cfgFile string
+	// dirFlag is the --dir flag, to tell a dir given on the command line
+	// from one read from the config file.
+	dirFlag *pflag.Flag
 }
 
 // runError marks an error returned by a command's own code, as opposed to
