@@ -95,8 +95,8 @@ func (a *app) outputFormat(cmd *cobra.Command, allowed []string, fallback string
 
 // table renders rows for people at a terminal. It uses tablewriter's
 // v0.0.x line: v1's package initialisation builds a width cache and
-// compiles regular expressions at every process start (about 0.4 ms and
-// 650 KB, a sixth of a one-shot kv get), whether or not a table is drawn.
+// compiles regular expressions at every process start, whether or not a
+// table is drawn (docs/FIGURES.md has the cost).
 type table struct {
 	t *tablewriter.Table
 }

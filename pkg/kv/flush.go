@@ -77,14 +77,10 @@ const mergeWidth = 4
 // a few bytes of rounding, merge as equals: two tables of a batch each
 // come to 352 bytes less than the one table of both.
 //
-// Merging four equal tables at a time instead of two (the rule before:
-// the first run at least half the next table's size) rewrites a byte a
-// third to a half less often, for at most twice the tables between
-// compactions, each of which a lookup passes with one filter probe.
-// Simulated with exact sizes, a byte is written 1.6, 3.0 and 3.8 times
-// over 10, 100 and 1000 equal flushes (with at most 4, 9 and 14 tables),
-// and 4.7 times over 1000 flushes of random sizes (14 tables); two at a
-// time, it was 2.3, 3.8, 5.1 and 6.0 (3, 6, 9 and 9 tables).
+// Merging four equal tables at a time rather than two rewrites each byte
+// less often, for at most twice the tables between compactions, each of
+// which a lookup passes with one filter probe (the simulated write
+// amplification is in docs/FIGURES.md).
 func mergeRun(sizes []int64) int {
 	n := 0
 	var sum int64

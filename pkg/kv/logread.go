@@ -15,9 +15,8 @@ import (
 // rather than read it. A one-shot reader's log is usually all but empty,
 // and reading a few records costs far less than mapping them (see
 // pkg/sstable/fileread.go); a log of megabytes costs more to read (the
-// buffer is zeroed, then filled) than to map: about 9.9 against 8.6 ms
-// to open a store with a full 4 MiB log (BenchmarkOpenGetFullLog, medians
-// of four alternating runs).
+// buffer is zeroed, then filled) than to map (BenchmarkOpenGetFullLog;
+// docs/FIGURES.md).
 const mapLogFrom = 256 << 10
 
 // maxLogBytes bounds the data of a log: the engine flushes a log once it

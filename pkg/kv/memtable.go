@@ -17,8 +17,8 @@ import (
 // flush threshold: tens of thousands of operations, and written since) are
 // kept as their encoded payloads, and the first lookups decode them from
 // the newest as they scan: a one-shot kv get on a store with a full log
-// then costs a scan, not a map of every key (which took 38 ms and 18 MiB
-// for a 3.7 MB log). The map is built once, on the lookupsBeforeMap-th
+// then costs a scan, not a map of every key (docs/FIGURES.md). The map
+// is built once, on the lookupsBeforeMap-th
 // lookup or the first ordered read of a prefix. A flush, which reads
 // everything in order, sorts the records' operations instead (sortAll), so
 // a writer that only writes never builds the map.

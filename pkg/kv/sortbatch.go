@@ -74,10 +74,9 @@ const radixMin = 256
 // ones. It is a least-significant-byte-first radix sort: one pass counts
 // every byte position, then one stable scatter per position, skipping
 // the positions where all keys hold the same byte (the shared prefix of
-// keys such as key0000000042). On 100k-operation batches of such keys
-// sortBatch takes 14.5 ms with it, and took 26 ms with the comparison
-// sort before it (BenchmarkSortBatch). It returns keys or a slice of the
-// same length holding the result.
+// keys such as key0000000042), which a comparison sort compares again and
+// again (BenchmarkSortBatch; docs/FIGURES.md). It returns keys or a slice
+// of the same length holding the result.
 func sortByPrefix(keys []sortKey) []sortKey {
 	if len(keys) < radixMin {
 		slices.SortFunc(keys, func(a, b sortKey) int {

@@ -11,9 +11,7 @@ import (
 // fileWriter adapts a vfs.File to io.Writer. Every writebackEvery bytes
 // it asks the system to start writing them to the device: a table is
 // synced once complete, and without the hint the device would only then
-// receive the whole file, while the writer waits. In a bulk load of 1M
-// records the table syncs waited 205-250 ms without it, and 75-100 ms
-// with it (the hints included).
+// receive the whole file, while the writer waits (docs/FIGURES.md).
 type fileWriter struct {
 	f   vfs.File
 	off int64
@@ -25,10 +23,10 @@ const writebackEvery = 1 << 20
 
 // writePiece is the largest single write of a table. The page cache keeps
 // what one write brings in as one folio, and a memory-mapped read maps
-// the whole folio it touches: written in one piece, a 10M-key table's
-// index and filter became folios of up to 2 MiB, and a one-shot lookup's
-// six touches mapped 4.3 MB of it (RSS). In 64 KiB pieces, the size the
-// kernel maps around a fault anyway, the same lookup maps 0.45 MB.
+// the whole folio it touches: written in one piece, a large table's index
+// and filter become folios of megabytes, and a one-shot lookup's few
+// touches map all of them. 64 KiB is the size the kernel maps around a
+// fault anyway (docs/FIGURES.md).
 const writePiece = 64 << 10
 
 func (w *fileWriter) Write(p []byte) (int, error) {

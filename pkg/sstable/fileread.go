@@ -11,10 +11,8 @@ import (
 // costs it more than reading them: the mmap call, a page fault for every
 // place a lookup touches (each mapping up to 16 neighbouring pages), and,
 // at munmap, a flush of the mapping's translations on every processor the
-// process ran on, one interprocessor interrupt each. On the benchmark
-// machine (a virtual machine, where each interrupt is a trap) mapping a
-// 120 MB file, touching five places and unmapping it takes about 65 µs;
-// five 4 KiB preads take 5 µs. A reader opened with OpenAt reads the
+// process ran on, one interprocessor interrupt each, and a trap each in a
+// virtual machine (docs/FIGURES.md). A reader opened with OpenAt reads the
 // footer and the checksum array in one pread, every chunk or block it
 // needs with one pread each (the top index's few chunks with one for all
 // of them), and maps nothing.

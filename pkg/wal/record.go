@@ -110,8 +110,8 @@ func EncodedSize(ops []Op) int {
 // AppendRecord appends one record holding ops as an atomic batch.
 func AppendRecord(dst []byte, seq uint64, ops []Op) []byte {
 	// Grown once to the record's size, rather than step by step as the
-	// operations are appended: for a 1 MiB batch that was dozens of
-	// reallocations, copying several times its size.
+	// operations are appended, which for a large batch would reallocate
+	// dozens of times and copy several times its size.
 	dst = slices.Grow(dst, EncodedSize(ops))
 	start := len(dst)
 	dst = append(dst, make([]byte, RecordHeaderSize)...)
