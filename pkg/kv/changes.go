@@ -29,7 +29,7 @@ func (db *DB) Changes(from uint64, fn func(Change) error) error {
 	if from >= db.nextSeq {
 		return nil
 	}
-	if from < db.walFirst || db.walFirst == 0 {
+	if from < db.walFirst {
 		return &CompactedError{Rev: from, Oldest: db.walFirst}
 	}
 	var ops []wal.Op

@@ -36,24 +36,19 @@ func (t *table) cover() cover {
 // oldest table.
 func (db *DB) rewriteCover(replaced int, withLog, bottom bool) cover {
 	var c cover
-	for i, t := range db.tables[:replaced] {
-		tc := t.cover()
-		if tc.none() {
-			tc = cover{0, 0}
-		}
-		if i == 0 {
-			c = tc
+	joined := false
+	join := func(d cover) {
+		if joined {
+			c = cover{min(c.lo, d.lo), max(c.hi, d.hi)}
 		} else {
-			c = cover{min(c.lo, tc.lo), max(c.hi, tc.hi)}
+			c, joined = d, true
 		}
 	}
+	for _, t := range db.tables[:replaced] {
+		join(t.cover()) // none is {0, 0}: from 0
+	}
 	if withLog && db.nextSeq > db.walFirst {
-		logged := cover{db.walFirst, db.nextSeq - 1}
-		if replaced == 0 {
-			c = logged
-		} else {
-			c = cover{min(c.lo, logged.lo), max(c.hi, logged.hi)}
-		}
+		join(cover{db.walFirst, db.nextSeq - 1})
 	}
 	if bottom {
 		c.lo = 0

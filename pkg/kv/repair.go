@@ -140,21 +140,16 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		}
 		ops, lost := sstable.Salvage(data)
 		ops = cloneOps(ops)
-		if r, err := sstable.Open(data); err == nil {
-			_, hi := r.Cover()
-			maxRev = max(maxRev, hi)
-			r.Close()
-		}
 		for _, op := range ops {
 			maxRev = max(maxRev, op.Rev)
 		}
-		if len(lost) > 0 {
-			if r, err := sstable.Open(data); err == nil {
-				if n := int64(r.Entries()); n > int64(len(ops)) {
-					rep.DroppedEntries += n - int64(len(ops))
-				}
-				r.Close()
+		if r, err := sstable.Open(data); err == nil {
+			_, hi := r.Cover()
+			maxRev = max(maxRev, hi)
+			if n := int64(r.Entries()); len(lost) > 0 && n > int64(len(ops)) {
+				rep.DroppedEntries += n - int64(len(ops))
 			}
+			r.Close()
 		}
 		release()
 		rep.Entries += len(ops)

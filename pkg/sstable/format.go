@@ -105,8 +105,12 @@ func (f footer) topEntries() uint64 {
 }
 
 // size is the footer's size in the table's version.
-func (f footer) size() uint64 {
-	if f.version != 0 && f.version < 3 {
+func (f footer) size() uint64 { return footerSize(f.version) }
+
+// footerSize is the footer's size in table version v (0: the version
+// written).
+func footerSize(v uint32) uint64 {
+	if v != 0 && v < 3 {
 		return footerSizeV2
 	}
 	return FooterSize
@@ -159,9 +163,8 @@ func decodeFooterOf(tail []byte, size uint64) (footer, error) {
 		return footer{}, corrupt(off, "bad table magic")
 	}
 	v := binary.LittleEndian.Uint32(b[44:48])
-	f := footer{version: v}
 	whole := tail[len(tail)-footerSizeV2:]
-	if f.size() == FooterSize {
+	if footerSize(v) == FooterSize {
 		if len(tail) < FooterSize {
 			return footer{}, corrupt(0, "file of %d bytes is shorter than a table footer", size)
 		}
@@ -174,15 +177,7 @@ func decodeFooterOf(tail []byte, size uint64) (footer, error) {
 	if v < 1 || v > Version {
 		return footer{}, fmt.Errorf("%w %d (this kv reads versions 1 to %d)", ErrUnsupportedVersion, v, Version)
 	}
-	if f.size() == FooterSize {
-		f.coverLo = binary.LittleEndian.Uint64(whole[0:8])
-		f.coverHi = binary.LittleEndian.Uint64(whole[8:16])
-		if f.coverLo > f.coverHi {
-			return footer{}, corrupt(off, "revision cover [%d, %d] is empty", f.coverLo, f.coverHi)
-		}
-	}
-	f = footer{
-		coverLo: f.coverLo, coverHi: f.coverHi,
+	f := footer{
 		dataLen:  binary.LittleEndian.Uint64(b[0:8]),
 		indexLen: binary.LittleEndian.Uint64(b[8:16]),
 		bloomLen: binary.LittleEndian.Uint64(b[16:24]),
@@ -191,6 +186,13 @@ func decodeFooterOf(tail []byte, size uint64) (footer, error) {
 		sumsCRC:  binary.LittleEndian.Uint32(b[40:44]),
 		topLen:   binary.LittleEndian.Uint32(b[56:60]),
 		version:  v,
+	}
+	if f.size() == FooterSize {
+		f.coverLo = binary.LittleEndian.Uint64(whole[0:8])
+		f.coverHi = binary.LittleEndian.Uint64(whole[8:16])
+		if f.coverLo > f.coverHi {
+			return footer{}, corrupt(off, "revision cover [%d, %d] is empty", f.coverLo, f.coverHi)
+		}
 	}
 	if v == 1 {
 		f.topLen = 0 // reserved in version 1: written as 0, never read

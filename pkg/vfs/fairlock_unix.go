@@ -43,14 +43,10 @@ func fairLockDir(dir string, timeout time.Duration) (io.Closer, error) {
 		main.Close()
 		return nil, err
 	}
-	if ok {
-		if !queued(q) {
-			return main, nil
-		}
-		main.Close() // others wait: take a turn after them
-	} else {
-		main.Close()
+	if ok && !queued(q) {
+		return main, nil
 	}
+	main.Close() // held, or free while others wait: take a turn after them
 	if timeout <= 0 {
 		return nil, ErrLockTimeout
 	}
