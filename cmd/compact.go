@@ -17,7 +17,12 @@ deleted, overwritten and expired values are dropped. Crash-safe at every
 step: the old files stay live until the new ones are durable. The
 compacted table's bytes depend only on the live contents, so two stores
 holding the same data compact to identical bytes. -v reports the sizes
-before and after and the time taken, on stderr.`,
+before and after and the time taken, on stderr.
+
+The new table needs room on the device, about the size of the store's
+files; without it kv compact exits 5 and changes nothing. Deletes and
+small writes still work on a full device: they go to the log, whose
+flush into a table is put off (with a warning) until there is room.`,
 		Example: `  kv compact
   kv compact -v          # sizes before and after, and the time taken`,
 		Args: cobra.NoArgs,

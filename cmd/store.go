@@ -1,6 +1,9 @@
 package cmd
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/kvtool/kv/pkg/kv"
@@ -84,11 +87,37 @@ func (a *app) openWrite() (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openStore(dir, opts)
+	s, err := openStore(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if db, ok := s.(*kv.DB); ok {
+		return &localWriter{DB: db, stderr: a.stderr}, nil
+	}
+	return s, nil
+}
+
+// localWriter is a read-write engine handle that, when it closes, warns
+// if a flush was put off for lack of room: every write succeeded, but the
+// log now grows past its threshold until the device has room.
+type localWriter struct {
+	*kv.DB
+	stderr   io.Writer
+	reported bool
+}
+
+func (w *localWriter) Close() error {
+	if err := w.FlushPutOff(); err != nil && !w.reported {
+		fmt.Fprintf(w.stderr, "kv: warning: the writes are stored, but %v; until space is freed, writes go to the log, which grows past its threshold\n", err)
+	}
+	return w.DB.Close()
 }
 
 // closeStore closes s and keeps the first error.
 func closeStore(s Store, err *error) {
+	if w, ok := s.(*localWriter); ok && errors.Is(*err, kv.ErrNoSpace) {
+		w.reported = true // the error says it already
+	}
 	if cerr := s.Close(); cerr != nil && *err == nil {
 		*err = cerr
 	}

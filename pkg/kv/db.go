@@ -37,6 +37,9 @@ type DB struct {
 	// the handle had accepted and no longer has, so reads fail too.
 	deferredErr error
 	lost        bool
+	// flushPutOff is the error of the last flush put off for lack of
+	// room (putOffFlush), nil once a flush succeeds.
+	flushPutOff error
 	man         *manifest.Manifest // nil: no store on disk yet (read-only)
 	tables      []*table           // newest first, as the manifest lists them
 	mem         *memtable
@@ -315,7 +318,7 @@ func (db *DB) openReadWrite() error {
 		// A log left over the threshold (a flush that failed or was cut
 		// short) is flushed now, so every open stays bounded.
 		before := &storeSize{tables: len(db.tables), bytes: db.diskBytes()}
-		if err := db.flushLocked(); err != nil {
+		if err := db.putOffFlush(db.flushLocked()); err != nil {
 			return err
 		}
 		db.openedAs = before

@@ -37,7 +37,7 @@ func (db *DB) applyDeferred(ops []wal.Op, sorted *ownedBatch) error {
 			db.unlockWriter()
 			return err
 		}
-		work = db.flushLocked
+		work = func() error { return db.putOffFlush(db.flushLocked()) }
 	}
 	go func() {
 		defer db.unlockWriter()

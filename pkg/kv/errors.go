@@ -63,6 +63,14 @@ var (
 	// durable and applied, whose flush of the log into a table failed
 	// after it: the write is not to be retried, but the handle is broken.
 	ErrFlushAfterWrite = errors.New("the write is durable and applied, but the flush after it failed")
+	// ErrNoSpace is wrapped by the error of a flush, merge, compaction or
+	// large batch that found no room on the device (or in the quota) for
+	// the files it writes. It removed what it had written, so the store
+	// and the handle are as they were, and the handle stays usable: a
+	// write that needs no new table (a delete, a small set) still goes
+	// to the log, whose flush is put off until there is room
+	// (DB.FlushPutOff).
+	ErrNoSpace = errors.New("no room for a new table")
 	// ErrBroken is wrapped by every error after a write or sync failed:
 	// the handle can no longer tell what reached the disk and refuses
 	// further writes. Reopening the store recovers.

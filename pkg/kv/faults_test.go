@@ -187,6 +187,11 @@ func (r *faultRun) fail(err error, o *op) {
 	r.t.Helper()
 	r.errors++
 	r.checkClear(err, "operation")
+	if errors.Is(err, kv.ErrNoSpace) {
+		// Undone in full: the write (an ingest) is not applied, the
+		// compaction changed nothing, and the handle stays usable.
+		return
+	}
 	if o != nil && !errors.Is(err, kv.ErrBroken) {
 		if r.pending != nil {
 			r.fatalf("a second write (%v) failed with %v while %v is unresolved: the handle should be broken", *o, err, *r.pending)
@@ -231,6 +236,7 @@ func (r *faultRun) run(steps []step) {
 			}
 			r.db = nil
 		}
+		r.checkPutOff()
 		if r.db != nil {
 			err := checkStore(r.db, r.model, nil)
 			if r.readFailed(err) {
@@ -246,6 +252,22 @@ func (r *faultRun) run(steps []step) {
 	}
 	if r.db != nil {
 		r.db.Close()
+	}
+}
+
+// checkPutOff counts a flush put off for lack of room as the report of
+// the injected error: the write before it succeeded, and the handle goes on.
+func (r *faultRun) checkPutOff() {
+	r.t.Helper()
+	if r.db == nil {
+		return
+	}
+	if err := r.db.FlushPutOff(); err != nil {
+		if !errors.Is(err, kv.ErrNoSpace) || !vfs.IsNoSpace(r.inject) {
+			r.fatalf("a flush was put off with %v, injecting %v", err, r.inject)
+		}
+		r.checkClear(err, "put-off flush")
+		r.errors++
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/kvtool/kv/pkg/manifest"
+	"github.com/kvtool/kv/pkg/vfs"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
@@ -38,27 +39,46 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 	}
 	var newTables []manifest.Table
 	var opened *table
+	var made []string // files of this rewrite, until the manifest names them
+	// undo handles a failure before the switch: the old manifest and its
+	// files are untouched, so removing what this rewrite made restores
+	// the store. A full device is then no reason to stop the handle.
+	undo := func(err error) error {
+		if opened != nil {
+			opened.release()
+		}
+		if errors.Is(err, manifest.ErrNotDurable) {
+			// The new manifest is in place and names the new files.
+			return db.fail(fmt.Errorf("write manifest: %w", err))
+		}
+		for _, name := range made {
+			_ = db.removeFile(name)
+		}
+		if vfs.IsNoSpace(err) {
+			return fmt.Errorf("%w (about %d bytes needed; nothing was changed): %w", ErrNoSpace, db.rewriteNeeds(replaced, newLog), err)
+		}
+		return db.fail(err)
+	}
 	tnum := next
 	next++
 	size, written, err := db.writeTable(tnum, newMergeIter(srcs), bottom, db.rewriteCover(replaced, newLog, bottom))
 	if err != nil {
-		return db.fail(err)
+		return undo(err)
 	}
 	if written {
+		made = append(made, tableName(tnum))
 		newTables = append(newTables, manifest.Table{Num: tnum, Size: size})
 		if opened, err = db.openTable(tnum, size); err != nil {
-			return db.fail(err)
+			return undo(err)
 		}
 	}
 	walNum := db.man.WAL
 	if newLog {
 		walNum = next
 		next++
+		made = append(made, walName(walNum))
 		if err := db.createWAL(walNum, db.nextSeq); err != nil {
-			if opened != nil {
-				opened.release()
-			}
-			return db.fail(err)
+			return undo(err)
 		}
 	}
 	newTables = append(newTables, db.man.Tables[replaced:]...)
@@ -66,17 +86,11 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 	// names them, rather than rely on the filesystem ordering the
 	// manifest's rename after their creation.
 	if err := db.fs.SyncDir(db.dir); err != nil {
-		if opened != nil {
-			opened.release()
-		}
-		return db.fail(err)
+		return undo(err)
 	}
 	man := &manifest.Manifest{WAL: walNum, NextFile: next, Tables: newTables}
 	if err := manifest.Write(db.fs, db.dir, man); err != nil {
-		if opened != nil {
-			opened.release()
-		}
-		return db.fail(fmt.Errorf("write manifest: %w", err))
+		return undo(err)
 	}
 	// The new state is durable; switch the handle over to it.
 	oldLog := db.man.WAL
@@ -121,6 +135,20 @@ func (db *DB) rewrite(srcs []iterator, replaced int, newLog, bottom bool) error 
 		}
 	}
 	return nil
+}
+
+// rewriteNeeds estimates the bytes a rewrite of the newest `replaced`
+// tables (and the log, when newLog) writes: about the size of its inputs,
+// with room for a table's index and filter.
+func (db *DB) rewriteNeeds(replaced int, newLog bool) int64 {
+	var n int64
+	for _, t := range db.man.Tables[:replaced] {
+		n += t.Size
+	}
+	if newLog {
+		n += db.walEnd + wal.HeaderSize
+	}
+	return n + 64<<10
 }
 
 func (db *DB) removeFile(name string) error {

@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -93,8 +94,10 @@ func (db *DB) writable() error {
 // fail marks the handle broken: after a failed write or sync, what is on
 // disk is unknown (a failed fsync may have dropped dirty pages), so the
 // only safe course is to stop and let the next open recover from the disk.
+// A lack of room (ErrNoSpace) is reported only once what it left was
+// undone, so it does not stop the handle.
 func (db *DB) fail(err error) error {
-	if db.broken == nil {
+	if db.broken == nil && !errors.Is(err, ErrNoSpace) {
 		db.broken = err
 	}
 	return err
@@ -114,13 +117,39 @@ func (db *DB) applyLocked(ops []wal.Op) error {
 }
 
 // flushIfFull flushes the memtable once the log has passed the threshold.
+// A flush that finds no room on the device is put off (putOffFlush): the
+// write before it is durable and applied, and the log takes the next ones.
 func (db *DB) flushIfFull() error {
 	if db.walEnd > db.opts.FlushThreshold {
-		if err := db.flushLocked(); err != nil {
+		if err := db.putOffFlush(db.flushLocked()); err != nil {
 			return fmt.Errorf("%w: %w", ErrFlushAfterWrite, err)
 		}
 	}
 	return nil
+}
+
+// putOffFlush returns the error of a flush unless it only found no room
+// for its table, which changed nothing (rewrite): then the log stays over
+// its threshold, and the next write or open tries again. This is what lets
+// a delete reach a full disk, where it is needed most.
+func (db *DB) putOffFlush(err error) error {
+	if errors.Is(err, ErrNoSpace) {
+		db.flushPutOff = err
+		return nil
+	}
+	db.flushPutOff = nil
+	return err
+}
+
+// FlushPutOff returns the error of the flush this handle last put off for
+// lack of room (see ErrNoSpace), or nil when the last flush was done or
+// none was due. While flushes are put off the log grows past its
+// threshold, up to the largest log the engine reads, after which writes
+// fail with an error wrapping ErrNoSpace.
+func (db *DB) FlushPutOff() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.flushPutOff
 }
 
 // appendLocked writes a batch to the log as one record and applies it to
@@ -143,6 +172,11 @@ func (db *DB) writeLog(rec []byte) error {
 		if err := db.fs.SyncDir(db.dir); err != nil {
 			return withPath("sync", db.dir, err)
 		}
+	}
+	if db.walEnd+int64(len(rec)) > maxLogBytes {
+		// Only flushes put off for lack of room let the log grow this far.
+		return fmt.Errorf("%w: the log %s is as large as the engine lets it grow, and its flush into a table is put off until the device has room",
+			ErrNoSpace, db.walName())
 	}
 	if _, err := db.walFile.WriteAt(rec, db.walEnd); err != nil {
 		// Cut off what may have landed so the log stays appendable; if

@@ -254,7 +254,7 @@ func Read(fs vfs.FS, dir string) (*Manifest, error) {
 // Write returns that error with the new manifest in place but perhaps not
 // durable: a later open may find either one, so the caller must keep every
 // file that either names (the engine stops using its handle and removes
-// nothing).
+// nothing). That error, and only that one, wraps ErrNotDurable.
 func Write(fs vfs.FS, dir string, m *Manifest) error {
 	var rnd [8]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
@@ -281,5 +281,12 @@ func Write(fs vfs.FS, dir string, m *Manifest) error {
 		_ = fs.Remove(tmp)
 		return err
 	}
-	return fs.SyncDir(dir)
+	if err := fs.SyncDir(dir); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotDurable, err)
+	}
+	return nil
 }
+
+// ErrNotDurable is wrapped by Write's error when the new manifest is in
+// place but the directory sync that makes it durable failed.
+var ErrNotDurable = errors.New("new manifest in place, not known to be durable")

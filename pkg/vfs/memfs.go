@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -25,6 +27,40 @@ type MemFS struct {
 	durable map[string]*memInode
 	dirs    map[string]bool
 	locks   map[string]*memLock
+	// capacity bounds the bytes of all files; 0 means unbounded.
+	capacity int64
+}
+
+// SetCapacity makes the filesystem a device of n bytes (0: unbounded): a
+// write or truncation that would take the files' total size past n
+// stores what fits and fails with ENOSPC, as a full disk does.
+func (m *MemFS) SetCapacity(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.capacity = n
+}
+
+// Used reports the bytes the files hold.
+func (m *MemFS) Used() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.used()
+}
+
+func (m *MemFS) used() int64 {
+	var n int64
+	for _, ino := range m.names {
+		n += int64(len(ino.data))
+	}
+	return n
+}
+
+// room reports how many bytes a file may grow by; the caller holds mu.
+func (m *MemFS) room() int64 {
+	if m.capacity == 0 {
+		return math.MaxInt64
+	}
+	return max(m.capacity-m.used(), 0)
 }
 
 type memInode struct {
@@ -88,14 +124,20 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if f.readOnly {
 		return 0, fs.ErrPermission
 	}
+	var full error
+	if grow := off + int64(len(p)) - int64(len(f.ino.data)); grow > 0 {
+		if room := f.fs.room(); grow > room {
+			p, full = p[:max(int64(len(f.ino.data))+room-off, 0)], syscall.ENOSPC
+		}
+	}
 	end := off + int64(len(p))
-	if end > int64(len(f.ino.data)) {
+	if end > int64(len(f.ino.data)) && len(p) > 0 {
 		grown := make([]byte, end)
 		copy(grown, f.ino.data)
 		f.ino.data = grown
 	}
 	copy(f.ino.data[off:], p)
-	return len(p), nil
+	return len(p), full
 }
 
 func (f *memFile) Sync() error {
@@ -116,6 +158,8 @@ func (f *memFile) Truncate(size int64) error {
 	}
 	if size <= int64(len(f.ino.data)) {
 		f.ino.data = bytes.Clone(f.ino.data[:size])
+	} else if size-int64(len(f.ino.data)) > f.fs.room() {
+		return syscall.ENOSPC
 	} else {
 		grown := make([]byte, size)
 		copy(grown, f.ino.data)

@@ -8,6 +8,7 @@ package vfs
 import (
 	"errors"
 	"io"
+	"syscall"
 	"time"
 )
 
@@ -157,4 +158,10 @@ func DataEnd(f File) (end, size int64, err error) {
 		return h.dataEnd(size), size, nil
 	}
 	return size, size, nil
+}
+
+// IsNoSpace reports whether err is the device (or the user's quota) being
+// full: a failure that freeing space cures, unlike a failing device.
+func IsNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }

@@ -278,3 +278,34 @@ func TestMapCopies(t *testing.T) {
 		t.Error("MapCopies(MemFS) = true: MemFS stands for a mapping filesystem")
 	}
 }
+
+// TestMemFSCapacity: a MemFS with a capacity stores what fits and fails
+// the rest with ENOSPC, as a full device does; removing a file frees room.
+func TestMemFSCapacity(t *testing.T) {
+	m := NewMemFS()
+	m.SetCapacity(10)
+	f, err := m.Create("/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.WriteAt([]byte("0123456789abc"), 0); n != 10 || !IsNoSpace(err) {
+		t.Fatalf("WriteAt past capacity = %d, %v; want 10, ENOSPC", n, err)
+	}
+	if err := f.Truncate(11); !IsNoSpace(err) {
+		t.Fatalf("Truncate past capacity = %v, want ENOSPC", err)
+	}
+	if n, err := f.WriteAt([]byte("XY"), 3); n != 2 || err != nil {
+		t.Fatalf("overwrite within the file = %d, %v", n, err)
+	}
+	f.Close()
+	if err := m.Remove("/a"); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := m.Create("/b")
+	if n, err := g.WriteAt(make([]byte, 10), 0); n != 10 || err != nil {
+		t.Fatalf("write after freeing room = %d, %v", n, err)
+	}
+	if m.Used() != 10 {
+		t.Fatalf("Used = %d, want 10", m.Used())
+	}
+}
