@@ -94,6 +94,18 @@ func UvarintLen(x uint64) int {
 // [| rev(uvarint)], the revision (and RevFlag in the kind byte) only when
 // op.Rev is not 0. Sorted tables store their entries in the same encoding.
 func AppendOp(dst []byte, op Op) []byte {
+	dst = AppendOpHead(dst, op)
+	if op.Kind != KindDelete {
+		dst = append(dst, op.Value...)
+	}
+	return AppendOpTail(dst, op)
+}
+
+// AppendOpHead appends what AppendOp writes before op's value: kind, key
+// and the value's length. With the value and then AppendOpTail it makes
+// AppendOp's bytes, so that a large value can be written where it is
+// instead of copied after its head.
+func AppendOpHead(dst []byte, op Op) []byte {
 	kind := byte(op.Kind)
 	if op.Rev != 0 {
 		kind |= RevFlag
@@ -103,8 +115,13 @@ func AppendOp(dst []byte, op Op) []byte {
 	dst = append(dst, op.Key...)
 	if op.Kind != KindDelete {
 		dst = binary.AppendUvarint(dst, uint64(len(op.Value)))
-		dst = append(dst, op.Value...)
 	}
+	return dst
+}
+
+// AppendOpTail appends what AppendOp writes after op's value: the expiry
+// and the revision, when op has them.
+func AppendOpTail(dst []byte, op Op) []byte {
 	if op.Kind == KindSetExpiring {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64(op.ExpiresAt))
 	}

@@ -14,13 +14,18 @@ import (
 // Writer writes one table. Entries must be added in strictly increasing
 // key order. The bytes written depend only on the entries added.
 type Writer struct {
-	w       io.Writer
-	off     uint64
-	block   []byte
-	starts  []uint16 // where each entry of the block starts
-	lastKey []byte
-	index   []byte
-	offsets []byte
+	w      io.Writer
+	off    uint64
+	block  []byte
+	starts []uint16 // where each entry of the block starts
+	// streamed counts the bytes of the current block already written
+	// (addStreamed), and streamedCRC is their checksum; block holds
+	// the rest.
+	streamed    int
+	streamedCRC uint32
+	lastKey     []byte
+	index       []byte
+	offsets     []byte
 	// top and topOffsets are the top index: the last key of every
 	// TopStride-th block, offsets relative to the start of top.
 	top        []byte
@@ -59,15 +64,36 @@ func (w *Writer) Add(op entry.Op) error {
 	if w.entries > 0 && bytes.Compare(op.Key, w.lastKey) <= 0 {
 		return errors.New("sstable: keys added out of order")
 	}
-	w.starts = append(w.starts, uint16(len(w.block)))
-	w.block = entry.AppendOp(w.block, op)
+	w.starts = append(w.starts, uint16(w.streamed+len(w.block)))
+	if len(op.Value) >= streamFrom && op.Kind != entry.KindDelete {
+		w.addStreamed(op)
+	} else {
+		w.block = entry.AppendOp(w.block, op)
+	}
 	w.lastKey = append(w.lastKey[:0], op.Key...)
 	w.hashes = append(w.hashes, Hash(op.Key))
 	w.entries++
-	if len(w.block) >= BlockSize {
+	if w.streamed+len(w.block) >= BlockSize {
 		w.flushBlock()
 	}
 	return w.err
+}
+
+// streamFrom is the value size from which Add writes a value where it is
+// rather than copy it into the block: a value of hundreds of megabytes
+// would otherwise be held twice.
+var streamFrom = 64 << 10
+
+// addStreamed writes the block so far, op's head and op's value, keeping
+// their checksum, and leaves op's tail in the block: the bytes are those
+// of appending op to the block.
+func (w *Writer) addStreamed(op entry.Op) {
+	w.block = entry.AppendOpHead(w.block, op)
+	w.streamedCRC = crc32c.Update(crc32c.Update(w.streamedCRC, w.block), op.Value)
+	w.write(w.block)
+	w.write(op.Value)
+	w.streamed += len(w.block) + len(op.Value)
+	w.block = entry.AppendOpTail(w.block[:0], op)
 }
 
 func (w *Writer) write(b []byte) {
@@ -79,10 +105,10 @@ func (w *Writer) write(b []byte) {
 }
 
 func (w *Writer) flushBlock() {
-	if len(w.block) == 0 {
+	if len(w.block) == 0 && w.streamed == 0 {
 		return
 	}
-	start := w.off
+	start := w.off - uint64(w.streamed)
 	// The entry offsets let a lookup binary-search the block. A block is
 	// cut once it reaches BlockSize, so every entry starts below it and
 	// fits 16 bits.
@@ -91,13 +117,15 @@ func (w *Writer) flushBlock() {
 	}
 	w.block = binary.LittleEndian.AppendUint16(w.block, uint16(len(w.starts)))
 	w.starts = w.starts[:0]
-	w.block = binary.LittleEndian.AppendUint32(w.block, crc32c.Checksum(w.block))
+	w.block = binary.LittleEndian.AppendUint32(w.block, crc32c.Update(w.streamedCRC, w.block))
 	w.write(w.block)
+	blockLen := w.streamed + len(w.block)
+	w.streamed, w.streamedCRC = 0, 0
 	w.offsets = binary.LittleEndian.AppendUint32(w.offsets, uint32(len(w.index)))
 	w.index = binary.AppendUvarint(w.index, uint64(len(w.lastKey)))
 	w.index = append(w.index, w.lastKey...)
 	w.index = binary.AppendUvarint(w.index, start)
-	w.index = binary.AppendUvarint(w.index, uint64(len(w.block)))
+	w.index = binary.AppendUvarint(w.index, uint64(blockLen))
 	w.blocks++
 	if w.blocks%TopStride == 0 {
 		w.addTop()
