@@ -50,14 +50,27 @@ format (meant for dump, stats and verify) never change what get prints.`,
 				return err
 			}
 			defer closeStore(s, &err)
-			e, err := s.GetEntry([]byte(args[0]))
+			key := []byte(args[0])
+			if !rev && format != "json" {
+				// The value goes straight to stdout: a value of hundreds
+				// of megabytes is held once.
+				_, err := s.GetTo(key, a.stdout)
+				if errors.Is(err, kv.ErrNotFound) {
+					return fmt.Errorf("%q: %w", args[0], err)
+				}
+				if err == nil && !noNewline {
+					_, err = a.stdout.Write([]byte{'\n'})
+				}
+				return err
+			}
+			e, err := s.GetEntry(key)
 			if errors.Is(err, kv.ErrNotFound) {
 				return fmt.Errorf("%q: %w", args[0], err)
 			}
 			if err != nil {
 				return err
 			}
-			v := e.Value
+			var v []byte
 			switch {
 			case rev:
 				v = strconv.AppendUint(nil, e.Rev, 10)

@@ -16,6 +16,7 @@ type Store interface {
 	Get(key []byte) ([]byte, error)
 	GetWithExpiry(key []byte) ([]byte, time.Time, error)
 	GetEntry(key []byte) (kv.Entry, error)
+	GetTo(key []byte, w io.Writer) (kv.Entry, error)
 	Revision() (uint64, error)
 	Apply(b *kv.Batch) error
 	Update(fn func(tx *kv.Txn) error) error

@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/kvtool/kv/pkg/sstable"
@@ -36,6 +37,33 @@ func (db *DB) GetEntry(key []byte) (Entry, error) {
 		return Entry{}, err
 	}
 	return db.visible(op, ok)
+}
+
+// GetTo writes key's live value to w and returns its entry without the
+// value (Value nil); ErrNotFound when the key is absent, deleted or
+// expired, with nothing written. Unlike GetEntry it does not copy the
+// value, so a value of hundreds of megabytes is held once, not twice; in
+// exchange the handle's read lock is held while w writes, so writers of
+// this handle wait for a slow w.
+func (db *DB) GetTo(key []byte, w io.Writer) (Entry, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if err := db.checkOpen(); err != nil {
+		return Entry{}, err
+	}
+	op, ok, err := db.lookup(key)
+	if err != nil {
+		return Entry{}, err
+	}
+	if !ok || !db.live(op) {
+		return Entry{}, ErrNotFound
+	}
+	e := entryOf(op)
+	e.Key, e.Value = bytes.Clone(op.Key), nil
+	if _, err := w.Write(op.Value); err != nil {
+		return Entry{}, err
+	}
+	return e, nil
 }
 
 // visible turns the newest operation on a key into what a reader sees.
