@@ -179,16 +179,16 @@ func (a *app) readValue(o *setOptions, args []string) ([]byte, error) {
 		defer f.Close()
 		r, name = f, o.valueFile
 	}
-	value, err := io.ReadAll(io.LimitReader(r, kv.MaxValueSize+1))
+	value, err := readValueFrom(r, kv.MaxValueSize)
+	if errors.Is(err, errValueOverLimit) || len(value) > kv.MaxValueSize {
+		return nil, fmt.Errorf("%w: %s holds more than the limit of %d bytes", kv.ErrValueTooLarge, name, kv.MaxValueSize)
+	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) && pe.Path == name {
 			return nil, err // "read NAME: cause" already
 		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	if len(value) > kv.MaxValueSize {
-		return nil, fmt.Errorf("%w: %s holds more than the limit of %d bytes", kv.ErrValueTooLarge, name, kv.MaxValueSize)
 	}
 	return value, nil
 }
@@ -205,4 +205,54 @@ func parseExpiresAt(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, usagef("--expires-at %q: want an RFC 3339 time (2030-01-01T12:00:00Z) or a date (2030-01-01)", s)
+}
+
+// errValueOverLimit is readValueFrom's error for input larger than the
+// limit.
+var errValueOverLimit = errors.New("value over the limit")
+
+// readValueFrom reads r to its end, or to limit+1 bytes, whichever comes
+// first, holding at most about twice what it read: a regular file is read
+// into one buffer of its size, anything else (a pipe) in chunks copied
+// once into a buffer of the exact size at the end, where growing one
+// buffer would hold up to 2.25 times.
+func readValueFrom(r io.Reader, limit int64) ([]byte, error) {
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil && st.Size()-off > limit {
+				return nil, errValueOverLimit // refused without reading it
+			} else if err == nil {
+				buf := bytes.NewBuffer(make([]byte, 0, st.Size()-off+bytes.MinRead))
+				_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+				return buf.Bytes(), err
+			}
+		}
+	}
+	var chunks [][]byte
+	var total int64
+	size := 64 << 10
+	for total <= limit {
+		chunk := make([]byte, min(int64(size), limit+1-total))
+		n, err := io.ReadFull(r, chunk)
+		chunks = append(chunks, chunk[:n])
+		total += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = min(size*2, 16<<20)
+	}
+	if total > limit {
+		return nil, errValueOverLimit
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	value := make([]byte, 0, total)
+	for _, c := range chunks {
+		value = append(value, c...)
+	}
+	return value, nil
 }
