@@ -316,6 +316,7 @@ func (r *results) targets() []target {
 	ms := func(v float64) string { return num(v) + " ms" }
 	atMost := func(b float64) func(float64) bool { return func(x float64) bool { return x <= b } }
 	atLeast := func(b float64) func(float64) bool { return func(x float64) bool { return x >= b } }
+	add("0. start-up budget: `kv version` ≤ 1.25 × floor-libs (the same libraries, none of kv's own code)", "start", "version", "start", "floorlibs", atMost(1.25), ms)
 	sz := sizes(r.meta)
 	for _, n := range sz {
 		fig := "get/" + strconv.Itoa(n)
@@ -355,6 +356,22 @@ func (r *results) targets() []target {
 		}
 		return t
 	}())
+	for _, b := range []struct {
+		label string
+		bound float64
+	}{{"set (pipe)", 2.2}, {"set (file)", 1.2}, {"get", 1.2}} {
+		ts = append(ts, func() target {
+			s := r.get("rssbig", b.label)
+			t := target{paired: "—", what: fmt.Sprintf("6b. peak RSS of `kv %s` of a %s MB value ≤ %.1f × the value", b.label, num(float64(atoi(r.meta["bigvalue"]))/1e6), b.bound),
+				kv: "—", peer: fmt.Sprintf("%.1f× (bound)", b.bound), ratio: "—", verdict: "not measured"}
+			if s.present {
+				t.kv = fmt.Sprintf("%.2f×", s.median)
+				t.ratio = fmt.Sprintf("%.2f", s.median/b.bound)
+				t.verdict = verdict(s.median <= b.bound)
+			}
+			return t
+		}())
+	}
 	add("7. compaction MB/s of input: `kv compact` against `bbolt compact` (no number set; read as ≥ 1×)", "compact", "kv", "compact", "bbolt-cli",
 		atLeast(1), func(v float64) string { return num(v) + " MB/s" })
 	ts = append(ts, func() target {
@@ -455,6 +472,10 @@ func write(rawPath, metaPath, out, chartDir string) error {
 
 	fmt.Fprintf(w, "## 6. Peak RSS of a one-shot get (%s store)\n\n`/usr/bin/time -f %%M`.\n\n", big)
 	r.table(w, "rss", "MiB", "kv", num)
+
+	fmt.Fprintf(w, "## 6b. Peak RSS of one large value\n\n`/usr/bin/time -f %%M` of `kv set` (from a pipe and from a file) and `kv get` of one %s MB value, over the value's size.\n\n",
+		num(float64(atoi(meta["bigvalue"]))/1e6))
+	r.table(w, "rssbig", "× value", "set (pipe)", func(v float64) string { return fmt.Sprintf("%.2f", v) })
 
 	fmt.Fprintf(w, "## 7. Compaction (%s store, half its records overwritten)\n\n%s\n\n", big, meta["compactnote"])
 	r.table(w, "compact", "MB/s of input", "kv", num)
