@@ -117,6 +117,32 @@ type tortureOp struct {
 	key   string // set, del
 	value string // set
 	batch []batchLine
+	// expiresAt is a set's --expires-at, one of edgeExpiries.
+	expiresAt string
+}
+
+// edgeExpiries are the expiry times at the edges of what a store records:
+// "never" written as the year 9999, just past the int64-nanosecond range,
+// and the epoch and year 1, which are long past (a set with one of those
+// reads as a delete).
+var edgeExpiries = []struct {
+	at   string
+	past bool
+}{
+	{"9999-12-31T23:59:59Z", false},
+	{"2262-04-12", false},
+	{"2300-01-01T00:00:00Z", false},
+	{"1970-01-01T00:00:00Z", true},
+	{"0001-01-01T00:00:00Z", true},
+}
+
+func expiryIsPast(at string) bool {
+	for _, e := range edgeExpiries {
+		if e.at == at {
+			return e.past
+		}
+	}
+	return false
 }
 
 type batchLine struct {
@@ -129,6 +155,9 @@ func (o tortureOp) args(dir string) ([]string, []byte) {
 	case "set":
 		// The value on stdin, byte for byte (large values do not fit
 		// in an argument).
+		if o.expiresAt != "" {
+			return []string{"-d", dir, "set", "--expires-at", o.expiresAt, o.key}, []byte(o.value)
+		}
 		return []string{"-d", dir, "set", o.key}, []byte(o.value)
 	case "del":
 		return []string{"-d", dir, "del", o.key}, nil
@@ -155,6 +184,9 @@ func (o tortureOp) apply(m map[string]string) map[string]string {
 	switch o.kind {
 	case "set":
 		out[o.key] = o.value
+		if expiryIsPast(o.expiresAt) {
+			delete(out, o.key)
+		}
 	case "del":
 		delete(out, o.key)
 	case "batch":
@@ -234,6 +266,9 @@ func (l *tortureLane) next() tortureOp {
 		return o
 	case r < 45:
 		return tortureOp{kind: "del", key: key()}
+	case r < 50:
+		k := key()
+		return tortureOp{kind: "set", key: k, value: l.value(k), expiresAt: edgeExpiries[l.rng.IntN(len(edgeExpiries))].at}
 	}
 	k := key()
 	return tortureOp{kind: "set", key: k, value: l.value(k)}
@@ -354,13 +389,52 @@ type verifyReport struct {
 	Notes    []string          `json:"notes"`
 }
 
+// hostile are changes to a store's directory, made between rounds of
+// TestTortureKills, that must cost no acknowledged write and leave the
+// store usable and verifying.
+var hostile = []struct {
+	name string
+	do   func(t *testing.T, dir string)
+}{
+	{"FIFO named LOCK", func(t *testing.T, dir string) {
+		p := filepath.Join(dir, "LOCK")
+		_ = os.Remove(p)
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatalf("mkfifo %s: %v", p, err)
+		}
+	}},
+	{"stray files past the largest file number", func(t *testing.T, dir string) {
+		for _, n := range []string{"18446744073709551615.sst", "99999999999999999999.wal", "4611686018427387905.sst"} {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte("stray"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}},
+	{"log extended by a 3 GiB hole", func(t *testing.T, dir string) {
+		man, err := manifest.Read(vfs.Default, dir)
+		if err != nil {
+			t.Fatalf("read manifest: %v", err)
+		}
+		p := filepath.Join(dir, manifest.WALName(man.WAL))
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(p, st.Size()+3<<30); err != nil {
+			t.Fatal(err)
+		}
+	}},
+}
+
 // TestTortureKills starts kv writers (single sets and deletes, multi-key
 // batches, batches large enough to be written as tables, and compactions;
 // flushes follow from the 4 MiB log threshold) in two concurrent lanes,
 // SIGKILLs every process in flight at a random moment, and then checks
 // that kv verify exits 0 and that every lane's keys hold exactly its
 // acknowledged writes, plus or minus the whole of the killed command.
-// 200 kills (KV_TORTURE=long: 2,000).
+// Some sets carry expiries at the edges of the recorded range, and every
+// 10th round (every round with KV_TORTURE=long) ends with a hostile change
+// to the directory. 200 kills (KV_TORTURE=long: 2,000).
 func TestTortureKills(t *testing.T) {
 	bin := kvBinary(t)
 	target := 200
@@ -385,7 +459,7 @@ func TestTortureKills(t *testing.T) {
 		lanes = append(lanes, l)
 	}
 	var (
-		kills, rounds, acked, applied, notApplied, torn, leftovers, rotations int
+		kills, rounds, acked, applied, notApplied, torn, leftovers, rotations, hostileDone int
 		killedBy                                                              = map[string]int{}
 		lastWAL                                                               uint64
 	)
@@ -464,6 +538,10 @@ func TestTortureKills(t *testing.T) {
 			}
 		}
 		db.Close()
+		if longTorture() || rounds%10 == 0 {
+			hostile[rng.IntN(len(hostile))].do(t, dir)
+			hostileDone++
+		}
 	}
 	// The CLI reads back the last acknowledged state too.
 	for _, l := range lanes {
@@ -475,8 +553,8 @@ func TestTortureKills(t *testing.T) {
 			}
 		}
 	}
-	testsummary.Log(t, "torture: kills: %d kv processes SIGKILLed (%s) at %d random moments in %.0fs; kv verify exit 0 after %d/%d (the kills left %d torn tails and %d leftover files, cleaned by the next writer); %d acknowledged writes, 0 lost, 0 batches half-applied; %d killed writes had reached the store whole, %d not at all; %d log rotations (flushes, ingests, compactions)",
-		kills, countsString(killedBy), rounds, time.Since(start).Seconds(), rounds, rounds, torn, leftovers, acked, applied, notApplied, rotations)
+	testsummary.Log(t, "torture: kills: %d kv processes SIGKILLed (%s) at %d random moments in %.0fs; kv verify exit 0 after %d/%d (the kills left %d torn tails and %d leftover files, cleaned by the next writer); %d acknowledged writes (some with expiries at the recorded range's edges), 0 lost, 0 batches half-applied; %d killed writes had reached the store whole, %d not at all; %d log rotations (flushes, ingests, compactions); %d hostile changes to the directory between rounds (a FIFO named LOCK, stray files named past the largest file number, a log extended by a 3 GiB hole)",
+		kills, countsString(killedBy), rounds, time.Since(start).Seconds(), rounds, rounds, torn, leftovers, acked, applied, notApplied, rotations, hostileDone)
 }
 
 func countsString(m map[string]int) string {
