@@ -22,6 +22,7 @@ var formatDocPackages = map[string]string{
 	"sstable":  "pkg/sstable",
 	"manifest": "pkg/manifest",
 	"vfs":      "pkg/vfs",
+	"inspect":  "pkg/inspect",
 	"crc32c":   "internal/crc32c",
 }
 

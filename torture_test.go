@@ -460,8 +460,8 @@ func TestTortureKills(t *testing.T) {
 	}
 	var (
 		kills, rounds, acked, applied, notApplied, torn, leftovers, rotations, hostileDone int
-		killedBy                                                              = map[string]int{}
-		lastWAL                                                               uint64
+		killedBy                                                                           = map[string]int{}
+		lastWAL                                                                            uint64
 	)
 	start := time.Now()
 	for kills < target {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -181,7 +182,7 @@ func (a *app) dumpWAL(format string) error {
 		}
 		return nil
 	}
-	sum, err := kv.InspectLog(dir, opts, func(rec kv.LogRecord) error {
+	sum, err := inspect.Log(dir, opts, func(rec inspect.LogRecord) error {
 		seq := rec.Seq
 		for _, op := range rec.Ops {
 			r := walRow{File: rec.File, Offset: rec.Offset, Seq: &seq, Op: op.Kind.String(), Checksum: "ok"}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/kvtool/kv/pkg/kv"
 	"github.com/spf13/cobra"
 )
 
@@ -33,7 +34,7 @@ table with its size and entries, the garbage ratio and the format version.
 				return err
 			}
 			if format == "json" {
-				return a.printJSON(st)
+				return a.printJSON(newStatsJSON(st))
 			}
 			t := newTable(a.stdout, "figure", "value")
 			rows := [][]string{
@@ -58,4 +59,37 @@ table with its size and entries, the garbage ratio and the format version.
 	}
 	c.Flags().String("format", "", "output format: table or json")
 	return c
+}
+
+// statsJSON is kv stats --format json: the engine's figures under the
+// names scripts read (documented in the command's help).
+type statsJSON struct {
+	Keys          int              `json:"keys"`
+	LiveBytes     int64            `json:"live_bytes"`
+	DiskBytes     int64            `json:"disk_bytes"`
+	DeadBytes     int64            `json:"dead_bytes"`
+	LogFile       string           `json:"log_file"`
+	LogBytes      int64            `json:"log_bytes"`
+	Tables        []tableStatsJSON `json:"tables"`
+	GarbageRatio  float64          `json:"garbage_ratio"`
+	FormatVersion int              `json:"format_version"`
+	Revision      uint64           `json:"revision"`
+}
+
+type tableStatsJSON struct {
+	File    string `json:"file"`
+	Bytes   int64  `json:"bytes"`
+	Entries uint64 `json:"entries"`
+}
+
+func newStatsJSON(st kv.Stats) statsJSON {
+	out := statsJSON{
+		Keys: st.Keys, LiveBytes: st.LiveBytes, DiskBytes: st.DiskBytes, DeadBytes: st.DeadBytes,
+		LogFile: st.LogFile, LogBytes: st.LogBytes, Tables: []tableStatsJSON{},
+		GarbageRatio: st.GarbageRatio, FormatVersion: st.FormatVersion, Revision: st.Revision,
+	}
+	for _, t := range st.Tables {
+		out.Tables = append(out.Tables, tableStatsJSON{File: t.File, Bytes: t.Bytes, Entries: t.Entries})
+	}
+	return out
 }

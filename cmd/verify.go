@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/spf13/cobra"
-
-	"github.com/kvtool/kv/pkg/kv"
 )
 
 func (a *app) newVerifyCmd() *cobra.Command {
@@ -39,7 +38,7 @@ problem and 1 when there is one; --format json for machines.`,
 			if err != nil {
 				return err
 			}
-			rep, err := kv.Verify(dir, opts)
+			rep, err := inspect.Verify(dir, opts)
 			if err != nil {
 				return err
 			}
@@ -57,7 +56,7 @@ problem and 1 when there is one; --format json for machines.`,
 	return c
 }
 
-func (a *app) printReport(rep *kv.Report, format string) error {
+func (a *app) printReport(rep *inspect.Report, format string) error {
 	w := bufio.NewWriter(a.stdout)
 	if format == "json" {
 		b, err := json.MarshalIndent(rep, "", "  ")

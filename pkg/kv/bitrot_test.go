@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/vfs"
@@ -191,7 +192,7 @@ func TestBitRot(t *testing.T) {
 			}
 			cases++
 			flips[f.kind]++
-			rep, err := kv.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
+			rep, err := inspect.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
 			switch {
 			case err != nil:
 				fail("Verify failed instead of reporting: %v", err)

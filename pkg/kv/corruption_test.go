@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kvtool/kv/internal/crc32c"
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
@@ -138,7 +139,7 @@ func TestLogBitRot(t *testing.T) {
 					fail("error message %q does not name the file and offset", err)
 				}
 			}
-			rep, err := kv.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
+			rep, err := inspect.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
 			if err != nil || rep.OK() || rep.Problems[0].File != name || rep.Problems[0].Offset != offs[rec] {
 				fail("Verify: %+v, %v", rep, err)
 			}
@@ -279,7 +280,7 @@ func TestTableDamage(t *testing.T) {
 			}
 			db.Close()
 		}
-		rep, err := kv.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
+		rep, err := inspect.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
 		if err != nil || rep.OK() || rep.Problems[0].File != table {
 			fail("Verify: %+v, %v", rep, err)
 		}
@@ -357,7 +358,7 @@ func TestManifestDamage(t *testing.T) {
 				fail("Open(read-only %v): %v, want corruption of %s", ro, err, mname)
 			}
 		}
-		rep, err := kv.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
+		rep, err := inspect.Verify(memDir, &kv.Options{FS: mem, LockTimeout: -1})
 		if err != nil || rep.OK() || rep.Problems[0].File != mname {
 			fail("Verify: %+v, %v", rep, err)
 		}

@@ -131,9 +131,9 @@ func (db *DB) openReadOnly() error {
 	if err != nil {
 		return db.missing(manifest.WALName(man.WAL), err)
 	}
-	db.walRelease = lb.release
+	db.walRelease = lb.Release
 	// A torn tail is ignored: only a writer may truncate it.
-	res, err := db.replayLog(lb.data)
+	res, err := db.replayLog(lb.Data)
 	if err != nil {
 		return db.walError(manifest.WALName(man.WAL), err)
 	}
@@ -414,7 +414,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 	if err != nil {
 		return err
 	}
-	if end > maxLogBytes {
+	if end > wal.MaxLogBytes {
 		return db.logTooLarge(name, end)
 	}
 	data := make([]byte, end)
@@ -425,7 +425,7 @@ func (db *DB) recoverWAL(man *manifest.Manifest) error {
 	if err != nil {
 		return db.walError(name, err)
 	}
-	if tailOf(res, size) != nil {
+	if wal.TornTail(res, size) != nil {
 		// What a crash leaves: the write was never acknowledged (or a
 		// hole of zeros after the last record). Cut it off so the next
 		// record follows the last whole one.

@@ -18,7 +18,8 @@
 // A Batch is applied all or nothing; Update runs a read-modify-write
 // transaction under the handle's writer lock; Scan and ScanKeys read keys
 // in order under a prefix; Compact rewrites the store into one table of
-// its live values; Verify and Repair check and salvage a damaged store.
+// its live values; Repair salvages a damaged store. Checking a store
+// without changing it (Verify, and walking the log) is pkg/inspect's.
 //
 // # Guarantees
 //

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/vfs"
 )
@@ -167,9 +168,9 @@ func checkStore(db *kv.DB, want state, universe []string) error {
 }
 
 // verifyClean runs kv.Verify and fails unless it reports no problem.
-func verifyClean(t *testing.T, fsys vfs.FS, what string) *kv.Report {
+func verifyClean(t *testing.T, fsys vfs.FS, what string) *inspect.Report {
 	t.Helper()
-	rep, err := kv.Verify(memDir, &kv.Options{FS: fsys, LockTimeout: -1})
+	rep, err := inspect.Verify(memDir, &kv.Options{FS: fsys, LockTimeout: -1})
 	if err != nil {
 		t.Fatalf("%s: Verify: %v", what, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/vfs"
 )
@@ -51,7 +52,7 @@ func TestLocking(t *testing.T) {
 	if _, err := openOS(dir, false, -1); !errors.Is(err, kv.ErrLocked) {
 		t.Errorf("try-once open: %v", err)
 	}
-	if _, err := kv.Verify(dir, &kv.Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, kv.ErrLocked) {
+	if _, err := inspect.Verify(dir, &kv.Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, kv.ErrLocked) {
 		t.Errorf("Verify under a writer: %v", err)
 	}
 	if err := w.Close(); err != nil {
@@ -69,7 +70,7 @@ func TestLocking(t *testing.T) {
 	if v, err := r2.Get([]byte("k")); err != nil || string(v) != "v" {
 		t.Errorf("reader: %q %v", v, err)
 	}
-	if rep, err := kv.Verify(dir, &kv.Options{LockTimeout: wait}); err != nil || !rep.OK() {
+	if rep, err := inspect.Verify(dir, &kv.Options{LockTimeout: wait}); err != nil || !rep.OK() {
 		t.Errorf("Verify beside readers: %+v %v", rep, err)
 	}
 	if _, err := openOS(dir, false, wait); !errors.Is(err, kv.ErrLocked) {
@@ -128,7 +129,7 @@ func TestReadOnlyCreatesNothing(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := kv.Verify(missing, nil); err != nil || !rep.OK() {
+	if rep, err := inspect.Verify(missing, nil); err != nil || !rep.OK() {
 		t.Errorf("Verify of a missing store: %+v %v", rep, err)
 	}
 	if _, err := os.Stat(filepath.Join(base, "missing")); !errors.Is(err, fs.ErrNotExist) {

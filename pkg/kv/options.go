@@ -1,7 +1,6 @@
 package kv
 
 import (
-	"path/filepath"
 	"time"
 
 	"github.com/kvtool/kv/pkg/vfs"
@@ -83,16 +82,4 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// resolveDir resolves a symlinked data directory once, so that every file
-// is then reached inside the real directory and no later path element can
-// be swapped for a link.
-func resolveDir(fsys vfs.FS, dir string) string {
-	if fsys != vfs.Default {
-		// Another filesystem's names are not the operating system's.
-		return dir
-	}
-	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
-		return resolved
-	}
-	return dir
-}
+func resolveDir(fsys vfs.FS, dir string) string { return vfs.ResolveDir(fsys, dir) }

@@ -179,8 +179,8 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 			continue
 		}
 		if tooLarge > 0 {
-			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: maxLogBytes,
-				Reason: fmt.Sprintf("%d bytes beyond any size the engine writes, cut", tooLarge-maxLogBytes)})
+			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: wal.MaxLogBytes,
+				Reason: fmt.Sprintf("%d bytes beyond any size the engine writes, cut", tooLarge-wal.MaxLogBytes)})
 			db.markDamaged(rep, name)
 		}
 		// A torn tail is what a crash leaves, not damage.
@@ -279,22 +279,22 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 }
 
 // salvageLogBytes returns the bytes of the log name that can hold its
-// records: up to where its data ends (see readLogFile), and at most
-// maxLogBytes. tooLarge is the data's end when it passes that bound (0
+// records: up to where its data ends (see wal.ReadFile), and at most
+// wal.MaxLogBytes. tooLarge is the data's end when it passes that bound (0
 // otherwise): the rest cannot be kv's.
 func (db *DB) salvageLogBytes(name string) (data []byte, release func() error, tooLarge int64, err error) {
-	lb, err := readLogFile(db.fs, db.path(name), 0)
+	lb, err := wal.ReadFile(db.fs, db.path(name), 0)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	if lb.end <= maxLogBytes {
-		return lb.data, lb.release, 0, nil
+	if lb.End <= wal.MaxLogBytes {
+		return lb.Data, lb.Release, 0, nil
 	}
 	data, release, err = db.fs.Map(db.path(name))
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	return data[:maxLogBytes], release, lb.end, nil
+	return data[:wal.MaxLogBytes], release, lb.End, nil
 }
 
 // repairNumbers picks the numbers of the repaired store's table and log:

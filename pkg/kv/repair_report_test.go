@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -27,9 +28,9 @@ func TestRepairNamesKeysThatMayHaveLostNewer(t *testing.T) {
 		}
 	}
 	db.Close()
-	var third kv.LogRecord
+	var third inspect.LogRecord
 	n := 0
-	if _, err := kv.InspectLog(dir, nil, func(r kv.LogRecord) error {
+	if _, err := inspect.Log(dir, nil, func(r inspect.LogRecord) error {
 		if n++; n == 3 {
 			third = r
 		}

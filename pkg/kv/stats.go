@@ -6,28 +6,28 @@ import (
 
 // TableStats describes one live table.
 type TableStats struct {
-	File    string `json:"file"`
-	Bytes   int64  `json:"bytes"`
-	Entries uint64 `json:"entries"`
+	File    string
+	Bytes   int64
+	Entries uint64
 }
 
 // Stats describes a store's contents and files.
 type Stats struct {
-	Keys int `json:"keys"`
+	Keys int
 	// LiveBytes is the size of the live keys and values.
-	LiveBytes int64 `json:"live_bytes"`
+	LiveBytes int64
 	// DiskBytes is the size of the live files (log and tables).
-	DiskBytes int64 `json:"disk_bytes"`
+	DiskBytes int64
 	// DeadBytes estimates what compaction would reclaim: the files' share
 	// of entries that are not live keys.
-	DeadBytes     int64        `json:"dead_bytes"`
-	LogFile       string       `json:"log_file"`
-	LogBytes      int64        `json:"log_bytes"`
-	Tables        []TableStats `json:"tables"`
-	GarbageRatio  float64      `json:"garbage_ratio"`
-	FormatVersion int          `json:"format_version"`
+	DeadBytes     int64
+	LogFile       string
+	LogBytes      int64
+	Tables        []TableStats
+	GarbageRatio  float64
+	FormatVersion int
 	// Revision is the store's revision (DB.Revision).
-	Revision uint64 `json:"revision"`
+	Revision uint64
 }
 
 // Stats scans the store and reports its figures.

@@ -6,8 +6,20 @@ import (
 
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
+	"github.com/kvtool/kv/pkg/vfs"
 	"github.com/kvtool/kv/pkg/wal"
 )
+
+// CheckVersions returns an error wrapping ErrUnsupportedVersion when a
+// store file in dir (on fsys, the OS when nil) is intact but was written
+// by a newer kv; see checkVersions. Tools that read a store's files
+// directly (pkg/inspect) call it first.
+func CheckVersions(fsys vfs.FS, dir string) error {
+	if fsys == nil {
+		fsys = vfs.Default
+	}
+	return (&DB{fs: fsys, dir: dir}).checkVersions()
+}
 
 // checkVersions returns an error wrapping ErrUnsupportedVersion when any
 // store file of the directory is intact but of a format version this kv

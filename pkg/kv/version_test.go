@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kvtool/kv/internal/crc32c"
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/sstable"
 )
@@ -81,7 +82,7 @@ func TestNewerVersionRefusedUntouched(t *testing.T) {
 	check("read-only open", err)
 	_, err = kv.Open(dir, nil)
 	check("read-write open", err)
-	_, err = kv.Verify(dir, nil)
+	_, err = inspect.Verify(dir, nil)
 	check("Verify", err)
 	_, err = kv.Repair(dir, &kv.RepairOptions{DryRun: true})
 	check("Repair, dry run", err)

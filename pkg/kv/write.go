@@ -173,7 +173,7 @@ func (db *DB) writeLog(rec []byte) error {
 			return withPath("sync", db.dir, err)
 		}
 	}
-	if db.walEnd+int64(len(rec)) > maxLogBytes {
+	if db.walEnd+int64(len(rec)) > wal.MaxLogBytes {
 		// Only flushes put off for lack of room let the log grow this far.
 		return fmt.Errorf("%w: the log %s is as large as the engine lets it grow, and its flush into a table is put off until the device has room",
 			ErrNoSpace, db.walName())

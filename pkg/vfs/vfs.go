@@ -8,6 +8,7 @@ package vfs
 import (
 	"errors"
 	"io"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -164,4 +165,17 @@ func DataEnd(f File) (end, size int64, err error) {
 // full: a failure that freeing space cures, unlike a failing device.
 func IsNoSpace(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// ResolveDir resolves a symlinked data directory once, so that every file
+// is then reached inside the real directory and no later path element can
+// be swapped for a link. Only the operating system's names are resolved.
+func ResolveDir(fsys FS, dir string) string {
+	if fsys != Default {
+		return dir
+	}
+	if resolved, err := filepath.EvalSymlinks(dir); err == nil {
+		return resolved
+	}
+	return dir
 }

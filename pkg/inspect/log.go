@@ -1,16 +1,17 @@
-package kv
+package inspect
 
 import (
 	"errors"
 	"io/fs"
 	"path/filepath"
 
+	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/vfs"
 	"github.com/kvtool/kv/pkg/wal"
 )
 
-// LogRecord is one record of the log as InspectLog shows it.
+// LogRecord is one record of the log as Log shows it.
 type LogRecord struct {
 	// File is the log's path.
 	File   string
@@ -21,7 +22,7 @@ type LogRecord struct {
 	Ops []wal.Op
 }
 
-// LogSummary is what InspectLog found after the last whole record.
+// LogSummary is what Log found after the last whole record.
 type LogSummary struct {
 	// File is the log's path ("" when there is no store).
 	File    string
@@ -30,19 +31,15 @@ type LogSummary struct {
 	// Torn is set when the log ends with a torn tail.
 	Torn *wal.Tail
 	// Corrupt is set when damage stopped the scan.
-	Corrupt *CorruptionError
+	Corrupt *kv.CorruptionError
 }
 
-// InspectLog walks the current log record by record under a shared lock,
+// Log walks the current log record by record under a shared lock,
 // modifying nothing, for operators (kv dump --wal). Damage does not make it
 // fail: it is reported in the summary, after the records before it.
-func InspectLog(dir string, opts *Options, fn func(LogRecord) error) (LogSummary, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	o = o.withDefaults()
-	dir = resolveDir(o.FS, dir)
+func Log(dir string, opts *kv.Options, fn func(LogRecord) error) (LogSummary, error) {
+	o := withDefaults(opts)
+	dir = vfs.ResolveDir(o.FS, dir)
 	var sum LogSummary
 	if _, err := o.FS.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return sum, nil
@@ -52,7 +49,7 @@ func InspectLog(dir string, opts *Options, fn func(LogRecord) error) (LogSummary
 	case errors.Is(err, fs.ErrNotExist):
 		return sum, nil
 	case errors.Is(err, vfs.ErrLockTimeout):
-		return sum, ErrLocked
+		return sum, kv.ErrLocked
 	case err != nil:
 		return sum, err
 	}
@@ -63,28 +60,30 @@ func InspectLog(dir string, opts *Options, fn func(LogRecord) error) (LogSummary
 	case errors.Is(err, fs.ErrNotExist):
 		return sum, nil
 	case errors.As(err, &mce):
-		return sum, &CorruptionError{File: filepath.Join(dir, manifest.FileName), Offset: mce.Offset, Reason: mce.Reason}
+		return sum, &kv.CorruptionError{File: filepath.Join(dir, manifest.FileName), Offset: mce.Offset, Reason: mce.Reason}
 	case err != nil:
 		return sum, err
 	}
 	sum.File = filepath.Join(dir, manifest.WALName(man.WAL))
-	db := &DB{fs: o.FS, dir: dir, opts: o}
-	lb, err := db.readLog(sum.File)
+	lb, err := wal.ReadFile(o.FS, sum.File, 0)
 	if err != nil {
 		return sum, err
 	}
-	defer lb.release()
-	sum.Bytes = lb.size
-	res, err := wal.Scan(lb.data, func(r wal.Record) error {
+	defer lb.Release()
+	if lb.End > wal.MaxLogBytes {
+		return sum, &kv.CorruptionError{File: sum.File, Offset: wal.MaxLogBytes, Reason: wal.TooLargeReason(lb.End)}
+	}
+	sum.Bytes = lb.Size
+	res, err := wal.Scan(lb.Data, func(r wal.Record) error {
 		return fn(LogRecord{File: sum.File, Offset: r.Offset, Size: r.Size, Seq: r.Seq, Ops: r.Ops})
 	})
 	sum.Records, sum.Torn = res.Records, res.Torn
 	if err == nil {
-		sum.Torn = tailOf(res, lb.size)
+		sum.Torn = wal.TornTail(res, lb.Size)
 	}
 	var ce *wal.CorruptError
 	if errors.As(err, &ce) {
-		sum.Corrupt = &CorruptionError{File: sum.File, Offset: ce.Offset, Reason: ce.Reason}
+		sum.Corrupt = &kv.CorruptionError{File: sum.File, Offset: ce.Offset, Reason: ce.Reason}
 		return sum, nil
 	}
 	return sum, err

@@ -1,4 +1,4 @@
-package kv
+package inspect
 
 import (
 	"errors"
@@ -8,26 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/manifest"
 	"github.com/kvtool/kv/pkg/sstable"
 	"github.com/kvtool/kv/pkg/vfs"
 	"github.com/kvtool/kv/pkg/wal"
 )
-
-// Problem is one defect found by Verify: damage that a crash cannot
-// explain.
-type Problem struct {
-	File   string `json:"file"`
-	Offset int64  `json:"offset"`
-	Reason string `json:"reason"`
-}
-
-func (p Problem) String() string {
-	if p.Offset < 0 {
-		return fmt.Sprintf("%s: %s", p.File, p.Reason)
-	}
-	return fmt.Sprintf("%s at offset %d: %s", p.File, p.Offset, p.Reason)
-}
 
 // FileReport is what Verify found in one file.
 type FileReport struct {
@@ -46,7 +32,7 @@ type Report struct {
 	Dir   string       `json:"dir"`
 	Files []FileReport `json:"files"`
 	// Problems are defects: damage a crash cannot explain.
-	Problems []Problem `json:"problems"`
+	Problems []kv.Problem `json:"problems"`
 	// Notes are what a crash normally leaves (a torn log tail, files of an
 	// interrupted flush) and are not defects.
 	Notes []string `json:"notes"`
@@ -67,15 +53,11 @@ func (r *Report) OK() bool { return len(r.Problems) == 0 }
 // directory and its files. A store that does not exist verifies clean. A
 // store holding a file written by a newer kv is not verified: the error
 // wraps ErrUnsupportedVersion.
-func Verify(dir string, opts *Options) (*Report, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
+func Verify(dir string, opts *kv.Options) (*Report, error) {
+	o := withDefaults(opts)
 	o.ReadOnly = true
-	o = o.withDefaults()
-	dir = resolveDir(o.FS, dir)
-	rep := &Report{Dir: dir, Files: []FileReport{}, Problems: []Problem{}, Notes: []string{}, Warnings: []string{}}
+	dir = vfs.ResolveDir(o.FS, dir)
+	rep := &Report{Dir: dir, Files: []FileReport{}, Problems: []kv.Problem{}, Notes: []string{}, Warnings: []string{}}
 	fsys := o.FS
 	if _, err := fsys.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		rep.Notes = append(rep.Notes, "no store at "+dir)
@@ -83,13 +65,13 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	}
 	lock, err := fsys.LockDir(dir, false, o.LockTimeout)
 	if errors.Is(err, vfs.ErrLockTimeout) {
-		return nil, fmt.Errorf("%s: %w (after %s)", dir, ErrLocked, o.LockTimeout)
+		return nil, fmt.Errorf("%s: %w (after %s)", dir, kv.ErrLocked, o.LockTimeout)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	defer lock.Close()
-	if err := (&DB{fs: fsys, dir: dir}).checkVersions(); err != nil {
+	if err := kv.CheckVersions(fsys, dir); err != nil {
 		return nil, err
 	}
 	v := &verifier{fs: fsys, dir: dir, rep: rep}
@@ -113,11 +95,11 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	default:
 		st, _ := fsys.Stat(filepath.Join(dir, manifest.FileName))
 		rep.Files = append(rep.Files, FileReport{File: manifest.FileName, Kind: "manifest", Bytes: st.Size, Records: len(man.Tables) + 1, Status: "ok"})
-		live[walName(man.WAL)] = true
-		v.checkLog(walName(man.WAL))
+		live[manifest.WALName(man.WAL)] = true
+		v.checkLog(manifest.WALName(man.WAL))
 		for _, t := range man.Tables {
-			live[tableName(t.Num)] = true
-			v.checkTable(tableName(t.Num), t.Size)
+			live[manifest.TableName(t.Num)] = true
+			v.checkTable(manifest.TableName(t.Num), t.Size)
 		}
 	}
 	names, err := fsys.List(dir)
@@ -148,7 +130,7 @@ func Verify(dir string, opts *Options) (*Report, error) {
 	}
 	if rep.OK() && man != nil {
 		o.LockTimeout = -1 // the shared lock is already ours
-		db, err := Open(dir, &o)
+		db, err := kv.Open(dir, &o)
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +138,7 @@ func Verify(dir string, opts *Options) (*Report, error) {
 		if rep.Digest, err = db.Digest(); err != nil {
 			return nil, err
 		}
-		err = db.Scan(nil, func(Entry) error { rep.Keys++; return nil })
+		err = db.Scan(nil, func(kv.Entry) error { rep.Keys++; return nil })
 		if err != nil {
 			return nil, err
 		}
@@ -171,29 +153,29 @@ type verifier struct {
 }
 
 func (v *verifier) problem(file string, off int64, reason string) {
-	v.rep.Problems = append(v.rep.Problems, Problem{File: filepath.Join(v.dir, file), Offset: off, Reason: reason})
+	v.rep.Problems = append(v.rep.Problems, kv.Problem{File: filepath.Join(v.dir, file), Offset: off, Reason: reason})
 }
 
 func (v *verifier) checkLog(name string) {
 	fr := FileReport{File: name, Kind: "log", Status: "ok"}
 	defer func() { v.rep.Files = append(v.rep.Files, fr) }()
 	path := filepath.Join(v.dir, name)
-	lb, err := readLogFile(v.fs, path, 0)
+	lb, err := wal.ReadFile(v.fs, path, 0)
 	if err != nil {
 		fr.Status = "damaged"
 		v.problem(name, -1, missingReason(path, err))
 		return
 	}
-	defer lb.release()
-	fr.Bytes = lb.size
-	if lb.end > maxLogBytes {
+	defer lb.Release()
+	fr.Bytes = lb.Size
+	if lb.End > wal.MaxLogBytes {
 		fr.Status = "damaged"
-		v.problem(name, maxLogBytes, logTooLargeReason(lb.end))
+		v.problem(name, wal.MaxLogBytes, wal.TooLargeReason(lb.End))
 		return
 	}
-	res, err := wal.Scan(lb.data, nil)
+	res, err := wal.Scan(lb.Data, nil)
 	if err == nil {
-		res.Torn = tailOf(res, lb.size)
+		res.Torn = wal.TornTail(res, lb.Size)
 	}
 	fr.Records = res.Records
 	var ce *wal.CorruptError
@@ -207,7 +189,7 @@ func (v *verifier) checkLog(name string) {
 	case res.Torn != nil:
 		fr.Status = "torn tail"
 		v.rep.Notes = append(v.rep.Notes, fmt.Sprintf("%s has a torn tail at offset %d (%s, %d bytes): no whole record follows. A write that a crash interrupted leaves this, and was never acknowledged; damage to the end of the log (zeroed or lost pages) leaves it too, and would have lost acknowledged writes: kv cannot tell which. If the machine did not crash, suspect damage. The next write cuts the tail off; copy the file first to keep it",
-			name, res.Torn.Offset, res.Torn.Reason, lb.size-res.Torn.Offset))
+			name, res.Torn.Offset, res.Torn.Reason, lb.Size-res.Torn.Offset))
 	}
 }
 
@@ -241,7 +223,11 @@ func missingReason(path string, err error) string {
 		return "named by the manifest but missing"
 	}
 	// The problem names the file already.
-	return causeWithoutPath(path, err)
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path && err.Error() == pe.Error() {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // checkPermissions warns about a store other users can read or write, or
