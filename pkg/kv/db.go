@@ -20,6 +20,9 @@ type DB struct {
 	dir  string
 	opts Options
 	lock io.Closer
+	// indexes is the budget of the tables' lookup indexes
+	// (Options.IndexMemory).
+	indexes *sstable.IndexBudget
 
 	// commits queues durable writers for group commit.
 	commits commitQueue
@@ -85,7 +88,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	o = o.withDefaults()
 	dir = resolveDir(o.FS, dir)
-	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable()}
+	db := &DB{fs: o.FS, dir: dir, opts: o, mem: newMemtable(), indexes: sstable.NewIndexBudget(o.IndexMemory)}
 	var err error
 	if o.ReadOnly {
 		err = db.openReadOnly()
@@ -238,7 +241,7 @@ func (db *DB) openTable(num uint64, size int64) (*table, error) {
 		f.Close()
 		return nil, db.tableError(name, err)
 	}
-	t := &table{num: num, path: db.path(name), fs: db.fs, file: f, noMap: vfs.MapCopies(db.fs)}
+	t := &table{num: num, path: db.path(name), fs: db.fs, file: f, noMap: vfs.MapCopies(db.fs), indexes: db.indexes}
 	t.r.Store(r)
 	return t, nil
 }

@@ -43,6 +43,22 @@
 // one handle share an fdatasync (group commit). A Batch and a Txn are not
 // safe for concurrent use.
 //
+// # Memory
+//
+// What a handle keeps in memory is bounded, each by an option or by the
+// size of what the caller hands it:
+//   - the memtable, the index of the log's records: the log, at most
+//     Options.FlushThreshold plus one batch;
+//   - the lookup indexes a table builds once it has served many lookups
+//     (a long-lived handle's; a one-shot process never builds them):
+//     Options.IndexMemory for all tables together (Stats.IndexBytes);
+//   - memory kept for the next large batch (NoSync bulk loads): at most
+//     the largest batch since the last Sync, which lets it go;
+//   - a table read without a mapping: a few 4 KiB chunks of its index.
+//
+// Tables are otherwise read through memory mappings, which the kernel
+// pages in and out.
+//
 // # Stability
 //
 // The on-disk format is versioned (docs/FORMAT.md, section 8): a newer

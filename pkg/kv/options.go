@@ -24,6 +24,9 @@ const (
 	MaxFlushThreshold = 256 << 20
 	// DefaultLockTimeout is how long Open waits for the lock.
 	DefaultLockTimeout = 10 * time.Second
+	// DefaultIndexMemory is the default Options.IndexMemory: enough for
+	// the lookup indexes of about 20M keys.
+	DefaultIndexMemory = 256 << 20
 )
 
 // Options configure Open. The zero value is usable: a durable read-write
@@ -55,6 +58,13 @@ type Options struct {
 	// flushed to a table; it bounds what every open replays. Zero means
 	// DefaultFlushThreshold.
 	FlushThreshold int64
+	// IndexMemory bounds the bytes of the lookup indexes the handle's
+	// tables build once a table has served many lookups (a long-lived
+	// handle's; a one-shot process never builds them). A table whose
+	// index does not fit is searched as a one-shot reader searches it:
+	// the same answers, more slowly. Zero means DefaultIndexMemory; a
+	// negative value builds none. Stats.IndexBytes reports the use.
+	IndexMemory int64
 	// Now is the clock against which expiry times are compared; nil means
 	// time.Now.
 	Now func() time.Time
@@ -76,6 +86,9 @@ func (o Options) withDefaults() Options {
 	// A log never holds a record the reader would refuse, and stays small
 	// enough to replay in memory.
 	o.FlushThreshold = min(o.FlushThreshold, MaxFlushThreshold)
+	if o.IndexMemory == 0 {
+		o.IndexMemory = DefaultIndexMemory
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -28,6 +28,9 @@ type Stats struct {
 	FormatVersion int
 	// Revision is the store's revision (DB.Revision).
 	Revision uint64
+	// IndexBytes is the memory the tables' lookup indexes take now, at
+	// most Options.IndexMemory.
+	IndexBytes int64
 }
 
 // Stats scans the store and reports its figures.
@@ -44,6 +47,9 @@ func (db *DB) Stats() (Stats, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	st.Revision = max(db.nextSeq, 1) - 1
+	if db.indexes != nil {
+		st.IndexBytes = db.indexes.Used()
+	}
 	if db.man != nil {
 		st.LogFile = walName(db.man.WAL)
 		st.LogBytes = db.walEnd

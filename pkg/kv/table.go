@@ -38,6 +38,8 @@ type table struct {
 	// (vfs.MapCopies): the file reader reads the pieces it needs instead,
 	// scans included.
 	noMap bool
+	// indexes is the handle's budget for the mapped reader's indexes.
+	indexes *sstable.IndexBudget
 }
 
 // reader returns the reader for one lookup.
@@ -76,6 +78,7 @@ func (t *table) mapped() *sstable.Reader {
 		t.noMap = true
 		return r
 	}
+	mr.SetIndexBudget(t.indexes)
 	t.unmap = unmap
 	t.r.Store(mr)
 	return mr

@@ -118,10 +118,11 @@ func OpenAt(file io.ReaderAt, size int64) (*Reader, error) {
 	return r, nil
 }
 
-// Close lets a file reader's buffers be reused. Neither the Reader nor
-// anything read from it may be used after; for a reader of bytes (Open)
-// it does nothing.
+// Close lets a file reader's buffers be reused and gives the bytes of the
+// reader's indexes back to its budget (SetIndexBudget). Neither the
+// Reader nor anything read from it may be used after.
 func (r *Reader) Close() {
+	r.releaseIndex()
 	cc := &r.chunks
 	cc.mu.Lock()
 	defer cc.mu.Unlock()

@@ -44,20 +44,20 @@ const (
 // even when few blocks are read.
 const maxKeyIndexEntries = 1 << 24
 
-// newKeyIndex returns a key index with room for the entries of a table
-// (as its footer counts them) or nil for a table too large for it or for
+// keyIndexSlots is the number of slots of a key index for a table (as
+// its footer counts its entries), 0 for a table too large for it or for
 // its offsets.
-func newKeyIndex(entries, dataLen, tableSize uint64) *keyIndex {
+func keyIndexSlots(entries, dataLen, tableSize uint64) int {
 	// An entry takes at least 3 bytes (kind, key length, key): a footer
 	// that claims more entries cannot make the index larger than that.
 	entries = min(entries, dataLen/3)
 	if tableSize >= offsetMask || entries > maxKeyIndexEntries {
-		return nil
+		return 0
 	}
 	// One and a half slots a key: a lookup of a present key probes about
 	// two slots, of an absent one about four, nearly always in one or two
 	// cache lines.
-	return &keyIndex{slots: make([]atomic.Uint64, entries+entries/2+1)}
+	return int(entries + entries/2 + 1)
 }
 
 // home is the first slot to probe for hash.

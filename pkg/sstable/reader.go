@@ -49,6 +49,9 @@ type Reader struct {
 	// the mapped index per step. One-shot readers never build it.
 	lookups  atomic.Int64
 	prefixes atomic.Pointer[prefixIndex]
+	// budget, when set, is charged indexBytes for the indexes built.
+	budget     *IndexBudget
+	indexBytes int64
 }
 
 // Open validates the footer and the checksum array of a table held in data.
@@ -465,16 +468,30 @@ func (r *Reader) prefixIndex() *prefixIndex {
 		return nil
 	}
 	n := int(r.f.blocks)
+	groups := (n + prefixGroup - 1) / prefixGroup
+	// What the arrays below take: a prefix and a span (16 bytes each) and
+	// a flag (4) a block, a prefix a group.
+	cost := int64(n)*36 + int64(groups)*16
+	if r.budget != nil && !r.budget.take(cost) {
+		return nil
+	}
+	r.indexBytes = cost
 	px := &prefixIndex{
-		keys:     make([]prefix, n),
-		groups:   make([]prefix, (n+prefixGroup-1)/prefixGroup),
-		spans:    make([]blockSpan, n),
-		cached:   make([]atomic.Uint32, n),
-		keyIndex: newKeyIndex(r.f.entries, r.f.dataLen, uint64(len(r.data))),
+		keys:   make([]prefix, n),
+		groups: make([]prefix, groups),
+		spans:  make([]blockSpan, n),
+		cached: make([]atomic.Uint32, n),
+	}
+	if slots := keyIndexSlots(r.f.entries, r.f.dataLen, uint64(len(r.data))); slots > 0 {
+		if r.budget == nil || r.budget.take(int64(slots)*8) {
+			px.keyIndex = &keyIndex{slots: make([]atomic.Uint64, slots)}
+			r.indexBytes += int64(slots) * 8
+		}
 	}
 	for i := 0; i < n; i++ {
 		h, err := r.indexEntry(i)
 		if err != nil {
+			r.releaseIndex()
 			return nil
 		}
 		px.keys[i].hi, px.keys[i].lo = keyPrefix(h.lastKey)
@@ -483,6 +500,15 @@ func (r *Reader) prefixIndex() *prefixIndex {
 	px.fillGroups()
 	r.prefixes.Store(px)
 	return px
+}
+
+// releaseIndex gives the bytes of the reader's indexes back to its
+// budget.
+func (r *Reader) releaseIndex() {
+	if r.budget != nil {
+		r.budget.give(r.indexBytes)
+	}
+	r.indexBytes = 0
 }
 
 // indexKey is the last key of block i, from its index entry, checked
