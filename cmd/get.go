@@ -3,7 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -56,7 +55,7 @@ format (meant for dump, stats and verify) never change what get prints.`,
 				// of megabytes is held once.
 				_, err := s.GetTo(key, a.stdout)
 				if errors.Is(err, kv.ErrNotFound) {
-					return fmt.Errorf("%q: %w", args[0], err)
+					return a.keyNotFound(s, args[0])
 				}
 				if err == nil && !noNewline {
 					_, err = a.stdout.Write([]byte{'\n'})
@@ -65,7 +64,7 @@ format (meant for dump, stats and verify) never change what get prints.`,
 			}
 			e, err := s.GetEntry(key)
 			if errors.Is(err, kv.ErrNotFound) {
-				return fmt.Errorf("%q: %w", args[0], err)
+				return a.keyNotFound(s, args[0])
 			}
 			if err != nil {
 				return err

@@ -112,7 +112,9 @@ func (a *app) newRoot(args []string) *cobra.Command {
 		Long: `kv keeps keys and values in a crash-safe, log-structured store in a data
 directory. Every write is durable when kv exits 0; many kv processes can
 share one directory safely (readers take a shared lock, writers an
-exclusive one).
+exclusive one). The first write creates the store, in a new or empty
+directory only: kv refuses to turn a directory of other files into a
+store (exit 5), and reads of a directory with no store say so.
 
 stdout carries data only; diagnostics go to stderr; kv never prompts.
 

@@ -29,6 +29,10 @@ table with its size and entries, the garbage ratio and the format version.
 				return err
 			}
 			defer closeStore(s, &err)
+			if !s.Found() {
+				dir, _ := a.dataDir()
+				return noError{msg: fmt.Sprintf("there is no store at %s (a write creates one)", dir), clean: true}
+			}
 			st, err := s.Stats()
 			if err != nil {
 				return err

@@ -18,6 +18,7 @@ type Store interface {
 	GetEntry(key []byte) (kv.Entry, error)
 	GetTo(key []byte, w io.Writer) (kv.Entry, error)
 	Revision() (uint64, error)
+	Found() bool
 	Apply(b *kv.Batch) error
 	Update(fn func(tx *kv.Txn) error) error
 	Scan(prefix []byte, fn func(kv.Entry) error) error
@@ -122,4 +123,14 @@ func closeStore(s Store, err *error) {
 	if cerr := s.Close(); cerr != nil && *err == nil {
 		*err = cerr
 	}
+}
+
+// keyNotFound is the error of a command whose key is absent; when there
+// is no store at all, it says so, since a mistyped --dir looks the same.
+func (a *app) keyNotFound(s Store, key string) error {
+	if !s.Found() {
+		dir, _ := a.dataDir()
+		return fmt.Errorf("%q: %w (there is no store at %s)", key, kv.ErrNotFound, dir)
+	}
+	return fmt.Errorf("%q: %w", key, kv.ErrNotFound)
 }

@@ -36,7 +36,7 @@ expires.`,
 			defer closeStore(s, &err)
 			_, exp, err := s.GetWithExpiry([]byte(args[0]))
 			if errors.Is(err, kv.ErrNotFound) {
-				return fmt.Errorf("%q: %w", args[0], err)
+				return a.keyNotFound(s, args[0])
 			}
 			if err != nil {
 				return err

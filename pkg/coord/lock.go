@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvtool/kv/pkg/kv"
 	"github.com/kvtool/kv/pkg/vfs"
 )
 
 // LocksDir is the folder of the data directory that holds named locks.
-const LocksDir = "locks"
+const LocksDir = kv.LocksDir
 
 // MaxNameSize bounds a lock name, so that its encoded form is a valid
 // file name on every system.

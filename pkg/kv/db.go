@@ -343,6 +343,11 @@ func (db *DB) create() (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range names {
+		if !mayPrecedeStore(n) {
+			return nil, fmt.Errorf("%s: %w: it holds %s; kv creates a store only in an empty or new directory (check --dir)", db.dir, ErrNotStore, n)
+		}
+	}
 	// Only empty logs, if anything: a crash cut an earlier create short
 	// before its manifest was written. They hold nothing; start afresh.
 	for _, n := range names {
@@ -360,6 +365,19 @@ func (db *DB) create() (*manifest.Manifest, error) {
 		return nil, err
 	}
 	return man, nil
+}
+
+// LocksDir is the folder of a data directory that holds named locks
+// (pkg/coord). The engine leaves it alone, and it may be there before
+// the store is.
+const LocksDir = "locks"
+
+// mayPrecedeStore reports whether a file named name may be in a
+// directory before kv creates a store there: what locking and
+// coordination leave, and the files of a create a crash cut short.
+func mayPrecedeStore(name string) bool {
+	_, _, ok := manifest.ParseName(name)
+	return ok || manifest.IsTemp(name) || name == vfs.QueueDir || name == LocksDir || name == "LOCK"
 }
 
 // orphans lists the directory when it has no manifest, and fails if store

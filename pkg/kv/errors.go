@@ -63,6 +63,10 @@ var (
 	// durable and applied, whose flush of the log into a table failed
 	// after it: the write is not to be retried, but the handle is broken.
 	ErrFlushAfterWrite = errors.New("the write is durable and applied, but the flush after it failed")
+	// ErrNotStore is wrapped by the error of a read-write Open of a
+	// directory that holds files but no store: kv does not turn a
+	// directory of other files into a store (a mistyped path, say).
+	ErrNotStore = errors.New("not a kv store")
 	// ErrNoSpace is wrapped by the error of a flush, merge, compaction or
 	// large batch that found no room on the device (or in the quota) for
 	// the files it writes. It removed what it had written, so the store

@@ -135,6 +135,15 @@ type Entry struct {
 	Rev uint64
 }
 
+// Found reports whether Open found a store in its directory. A
+// read-only handle of a directory that holds none (a new one, or a
+// mistyped path) reads as empty; a read-write handle creates the store.
+func (db *DB) Found() bool {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.man != nil
+}
+
 // Revision is the store's revision: that of the last batch committed, 0
 // for a store never written. Every batch takes the next one; a revision
 // is never given twice, through compaction, Backup and Repair included.

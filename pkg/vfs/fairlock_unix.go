@@ -17,21 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// QueueDir is the folder inside a locked directory where the writers that
-// wait for its exclusive lock queue in arrival order.
-//
-// The kernel wakes every waiter of a released flock and lets them race,
-// and a process that just started, already running, wins over waiters
-// that must first be scheduled: on a busy machine a waiter could lose
-// again and again while others come and go. So a writer that finds the
-// lock held takes a ticket (the next number, under a lock of its own),
-// holds the lock of a file named after it, and waits for the file of the
-// ticket before its own to be released before it waits for the directory.
-// The directory's flock still provides the exclusion; the queue only
-// orders the waiters, so a waiter that dies (its locks released by the
-// kernel) costs the order at most one turn. A writer that finds the lock
-// free takes it only when nobody is queued.
-const QueueDir = ".lockq"
 
 // fairLockDir takes the exclusive lock of dir in the queue's order.
 func fairLockDir(dir string, timeout time.Duration) (io.Closer, error) {
