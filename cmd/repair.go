@@ -2,6 +2,9 @@ package cmd
 
 import (
 	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +25,9 @@ lost a newer version (its newest version kept is older than a damaged
 range that could have held a newer one, so its value, or its absence,
 may be out of date; kv cannot tell which of them did). --dry-run reports
 all of it and changes nothing. Nothing is deleted before its copy is
-durable.
+durable. When anything was lost, one line on stderr also says how many
+records, table entries and bytes were dropped and from which files,
+whatever --format says; the exit status stays 0 (the store is usable).
 
 A table that a compaction replaced, kept by a power loss, is recognised by
 the revisions it covers and not read (it would bring back values the
@@ -45,6 +50,13 @@ revision is ever given twice.`,
 			if err != nil {
 				return err
 			}
+			if len(rep.Lost) > 0 {
+				// The loss is said on stderr too, whatever the format, so
+				// that it reaches a person even when stdout does not (a
+				// cron job's > /dev/null). The exit status stays 0: the
+				// store is usable.
+				a.warnRepairLoss(rep, dryRun)
+			}
 			if format == "json" {
 				return a.printJSON(rep)
 			}
@@ -61,7 +73,7 @@ revision is ever given twice.`,
 				fmt.Fprintf(w, "superseded: %s (replaced by a later compaction; not read)\n", t)
 			}
 			if rep.DroppedRecords > 0 || rep.DroppedEntries > 0 {
-				fmt.Fprintf(w, "dropped: at least %d log records and %d table entries\n", rep.DroppedRecords, rep.DroppedEntries)
+				fmt.Fprintf(w, "dropped: at least %d log records and %d table entries, %d unreadable bytes\n", rep.DroppedRecords, rep.DroppedEntries, rep.DroppedBytes)
 			}
 			if n := len(rep.MayHaveLostNewer); n > 0 {
 				fmt.Fprintf(w, "may have lost a newer version: %d keys, whose newest version kept is older than a damaged range (kv cannot tell which did):\n", n)
@@ -88,4 +100,25 @@ revision is ever given twice.`,
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be done, change nothing")
 	c.Flags().String("format", "", "output format: table or json")
 	return c
+}
+
+// warnRepairLoss writes one line on stderr saying what a repair dropped
+// (or, on a dry run, would drop) and from which files.
+func (a *app) warnRepairLoss(rep *kv.RepairReport, dryRun bool) {
+	var files []string
+	for _, p := range rep.Lost {
+		if f := filepath.Base(p.File); !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	verb := "dropped"
+	if dryRun {
+		verb = "would drop"
+	}
+	msg := fmt.Sprintf("kv: repair %s at least %d log records and %d table entries (%d unreadable bytes) from %s",
+		verb, rep.DroppedRecords, rep.DroppedEntries, rep.DroppedBytes, strings.Join(files, ", "))
+	if n := len(rep.MayHaveLostNewer); n > 0 {
+		msg += fmt.Sprintf("; %d keys may have lost a newer version (listed in the report)", n)
+	}
+	fmt.Fprintln(a.stderr, msg)
 }

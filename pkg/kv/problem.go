@@ -10,6 +10,9 @@ type Problem struct {
 	File   string `json:"file"`
 	Offset int64  `json:"offset"`
 	Reason string `json:"reason"`
+	// Bytes is how many bytes of records or entries the problem made
+	// unreadable, where that is known (Repair's Lost); 0 otherwise.
+	Bytes int64 `json:"bytes,omitempty"`
 }
 
 func (p Problem) String() string {

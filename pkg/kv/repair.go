@@ -44,6 +44,9 @@ type RepairReport struct {
 	// damaged table's footer still gives its count.
 	DroppedRecords int64 `json:"dropped_records"`
 	DroppedEntries int64 `json:"dropped_entries"`
+	// DroppedBytes is the sum of Lost's Bytes: the bytes of records and
+	// table entries that could not be read.
+	DroppedBytes int64 `json:"dropped_bytes"`
 	// MayHaveLostNewer lists, in order, every key whose newest version
 	// kept is older than some damaged range that could have held a newer
 	// one: its value in the repaired store (or its absence, where what
@@ -155,7 +158,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		rep.Entries += len(ops)
 		keep(ops)
 		for _, p := range lost {
-			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: p.Offset, Reason: p.Reason})
+			rep.Lost = append(rep.Lost, Problem{File: db.path(tableName(tables[i])), Offset: p.Offset, Reason: p.Reason, Bytes: p.Bytes})
 		}
 		if len(lost) > 0 {
 			db.markDamaged(rep, tableName(tables[i]))
@@ -180,7 +183,7 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		}
 		if tooLarge > 0 {
 			rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: wal.MaxLogBytes,
-				Reason: fmt.Sprintf("%d bytes beyond any size the engine writes, cut", tooLarge-wal.MaxLogBytes)})
+				Reason: fmt.Sprintf("%d bytes beyond any size the engine writes, cut", tooLarge-wal.MaxLogBytes), Bytes: tooLarge - wal.MaxLogBytes})
 			db.markDamaged(rep, name)
 		}
 		// A torn tail is what a crash leaves, not damage.
@@ -221,9 +224,12 @@ func Repair(dir string, opts *RepairOptions) (*RepairReport, error) {
 		if scanErr != nil {
 			db.markDamaged(rep, name)
 			for _, d := range damaged {
-				rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: d[0], Reason: fmt.Sprintf("%d unreadable bytes", d[1]-d[0])})
+				rep.Lost = append(rep.Lost, Problem{File: db.path(name), Offset: d[0], Reason: fmt.Sprintf("%d unreadable bytes", d[1]-d[0]), Bytes: d[1] - d[0]})
 			}
 		}
+	}
+	for _, p := range rep.Lost {
+		rep.DroppedBytes += p.Bytes
 	}
 	for k, at := range newest {
 		if at < damageAt {

@@ -16,6 +16,10 @@ import (
 type Problem struct {
 	Offset int64
 	Reason string
+	// Bytes is how many bytes of data (entries) the problem made
+	// unreadable, where Salvage knows it; 0 for damage to the metadata
+	// alone, which Salvage works around.
+	Bytes int64
 }
 
 // Verify checks every byte of the table: every chunk and block checksum,
@@ -146,9 +150,9 @@ func Salvage(data []byte) (ops []entry.Op, lost []Problem) {
 			body := b[:len(b)-4]
 			entries, ok := blockEntries(body)
 			if crc32c.Checksum(body) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
-				lost = append(lost, Problem{Offset: int64(s), Reason: "data block checksum mismatch"})
+				lost = append(lost, Problem{Offset: int64(s), Reason: "data block checksum mismatch", Bytes: int64(h.len)})
 			} else if !ok {
-				lost = append(lost, Problem{Offset: int64(s), Reason: "data block offsets array damaged"})
+				lost = append(lost, Problem{Offset: int64(s), Reason: "data block offsets array damaged", Bytes: int64(h.len)})
 			} else {
 				ops, lost = blockOps(ops, lost, entries, s)
 			}
@@ -167,7 +171,7 @@ func Salvage(data []byte) (ops []entry.Op, lost []Problem) {
 			next = starts[i]
 		}
 		if r != nil {
-			lost = append(lost, Problem{Offset: int64(s), Reason: fmt.Sprintf("%d bytes of data with no intact block", next-s)})
+			lost = append(lost, Problem{Offset: int64(s), Reason: fmt.Sprintf("%d bytes of data with no intact block", next-s), Bytes: int64(next - s)})
 		}
 		s = next
 	}
