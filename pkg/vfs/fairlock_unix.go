@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-
 // fairLockDir takes the exclusive lock of dir in the queue's order.
 func fairLockDir(dir string, timeout time.Duration) (io.Closer, error) {
 	newMain := func() *flock.Flock { return flock.New(dir, flock.SetFlag(os.O_RDONLY|unix.O_DIRECTORY)) }
