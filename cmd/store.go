@@ -21,6 +21,7 @@ type Store interface {
 	Found() bool
 	Apply(b *kv.Batch) error
 	Update(fn func(tx *kv.Txn) error) error
+	DeletePrefix(prefix []byte) (int, error)
 	Scan(prefix []byte, fn func(kv.Entry) error) error
 	ScanKeys(prefix []byte, limit int, fn func(key []byte) error) error
 	KeyCursor(prefix []byte) (*kv.KeyCursor, error)
