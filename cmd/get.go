@@ -3,7 +3,9 @@ package cmd
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,8 +16,8 @@ func (a *app) newGetCmd() *cobra.Command {
 	var noNewline, rev bool
 	var format string
 	c := &cobra.Command{
-		Use:   "get KEY",
-		Short: "Print the value stored under a key",
+		Use:   "get KEY [KEY...]",
+		Short: "Print the value stored under a key (or several)",
 		Long: `Print the value stored under KEY, exactly, followed by a newline (-n omits
 it, for byte-exact output). A missing or expired key prints nothing on
 stdout, a message on stderr, and exits 1.
@@ -26,17 +28,33 @@ against. --format json prints one object with the key, the value (as
 "value", or "value_base64" when it is not UTF-8), "expires_at" when it
 expires, and "mod_revision": the value and its revision read together.
 Only the --format flag chooses get's format; KV_FORMAT and the config file's
-format (meant for dump, stats and verify) never change what get prints.`,
+format (meant for dump, stats and verify) never change what get prints.
+
+With several KEYs, kv get reads them all from one consistent view and
+prints one such JSON object per line for each key found, in the order
+given, so that binary values and newlines stay unambiguous; raw output and
+--rev take one KEY. Keys not found are named in one line on stderr, and
+kv get then exits 1 after printing the others.`,
 		Example: `  kv get greeting
   kv get -n blob > blob.bin
   if v=$(kv get config:mode 2>/dev/null); then echo "mode is $v"; fi
   rev=$(kv get --rev config:mode)
-  kv get --format json config:mode`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeKeys(1),
+  kv get --format json config:mode
+  kv get host:a host:b host:c | jq -r .value`,
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: a.completeKeys(-1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
-			if err := checkKeys(args[0]); err != nil {
+			if err := checkKeys(args...); err != nil {
 				return err
+			}
+			if len(args) > 1 {
+				switch {
+				case rev:
+					return usagef("--rev takes one KEY (with several, each JSON line holds its mod_revision)")
+				case cmd.Flags().Changed("format") && format != "json":
+					return usagef("--format %s takes one KEY: several values are printed as JSON lines", format)
+				}
+				return a.getMany(args)
 			}
 			if format != "" && format != "raw" && format != "json" {
 				return usagef("unknown format %q (want raw or json)", format)
@@ -89,4 +107,41 @@ format (meant for dump, stats and verify) never change what get prints.`,
 	c.Flags().BoolVar(&rev, "rev", false, "print the key's modification revision instead of its value")
 	c.Flags().StringVar(&format, "format", "raw", "output format: raw (the value's bytes) or json (key, value, expiry and revision)")
 	return c
+}
+
+// getMany prints one JSON line for each of keys found, in order, from one
+// view; the keys not found are named on stderr in one line (exit 1).
+func (a *app) getMany(keys []string) (err error) {
+	s, err := a.openRead()
+	if err != nil {
+		return err
+	}
+	defer closeStore(s, &err)
+	var missing []string
+	for _, k := range keys {
+		e, err := s.GetEntry([]byte(k))
+		if errors.Is(err, kv.ErrNotFound) {
+			missing = append(missing, strconv.Quote(k))
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		line, err := json.Marshal(newJSONEntry(e.Key, e.Value, true, e.ExpiresAt, e.Rev))
+		if err != nil {
+			return err
+		}
+		if _, err := a.stdout.Write(append(line, '\n')); err != nil {
+			return err
+		}
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("not found: %s", strings.Join(missing, ", "))
+		if !s.Found() {
+			dir, _ := a.dataDir()
+			msg += " (there is no store at " + dir + ")"
+		}
+		return noError{msg: msg, clean: true}
+	}
+	return nil
 }
