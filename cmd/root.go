@@ -103,8 +103,8 @@ func NewRootCommand() *cobra.Command {
 // that is certain (see invokedCommand), else with every subcommand. A
 // process runs one command, and the others' flag sets, closures and help
 // text are memory that a fresh process must fault in page by page:
-// building one instead of fifteen takes about 17 page faults off every
-// one-shot command.
+// building one instead of all of them halves the command layer's cost
+// (BenchmarkMainGet; docs/FIGURES.md).
 func (a *app) newRoot(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kv",
