@@ -534,3 +534,25 @@ func TestTablesDoNotImportTheLog(t *testing.T) {
 		t.Fatal("pkg/sstable imports pkg/wal")
 	}
 }
+
+// TestKVLinksNoClusterClient: the kv binary never links the etcd client,
+// gRPC or protobuf, whose package init every process would pay; the
+// kv-etcd binary carries them (issue 20). The check looks at the list of
+// packages kv is built from, which must hold the engine.
+func TestKVLinksNoClusterClient(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/kvtool/kv/pkg/kv") {
+		t.Fatalf("kv does not link pkg/kv: the check is looking at the wrong list: %q", deps)
+	}
+	for _, d := range deps {
+		for _, banned := range []string{"go.etcd.io/", "google.golang.org/grpc", "google.golang.org/protobuf", "github.com/golang/protobuf"} {
+			if strings.HasPrefix(d, banned) {
+				t.Errorf("kv links %s", d)
+			}
+		}
+	}
+}
