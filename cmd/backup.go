@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -26,7 +27,7 @@ same private permissions (0700 directory, 0600 files).`,
 				return err
 			}
 			defer closeStore(s, &err)
-			db, ok := s.(interface{ Backup(string) error })
+			db, ok := backend.LocalDB(s)
 			if !ok {
 				return fmt.Errorf("this backend cannot make backups")
 			}

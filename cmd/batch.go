@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -38,7 +39,7 @@ memory and limited to 256 MiB.`,
 		Example: `  printf 'set a 1\nset b "two words"\ndel c\n' | kv batch`,
 		Args:    cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
-			var b kv.Batch
+			var b backend.Batch
 			if err := parseBatch(a.stdin, &b); err != nil {
 				return err
 			}
@@ -63,7 +64,7 @@ func lineScanner(r io.Reader) *bufio.Scanner {
 	return sc
 }
 
-func parseBatch(r io.Reader, b *kv.Batch) error {
+func parseBatch(r io.Reader, b *backend.Batch) error {
 	sc := lineScanner(r)
 	line := 0
 	for sc.Scan() {

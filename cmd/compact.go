@@ -38,8 +38,8 @@ flush into a table is put off (with a warning) until there is room.`,
 				return err
 			}
 			if verbose {
-				fmt.Fprintf(a.stderr, "compacted: %d bytes in %d tables and the log before, %d bytes after (%.1f%%), in %s\n",
-					st.BytesBefore, st.TablesBefore, st.BytesAfter, percent(st.BytesAfter, st.BytesBefore), time.Since(start).Round(time.Microsecond))
+				fmt.Fprintf(a.stderr, "compacted: %d bytes %s before, %d bytes after (%.1f%%), in %s\n",
+					st.BytesBefore, st.Before, st.BytesAfter, percent(st.BytesAfter, st.BytesBefore), time.Since(start).Round(time.Microsecond))
 			}
 			return nil
 		}),

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kvtool/kv/pkg/kv"
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/spf13/cobra"
 )
 
@@ -136,7 +136,7 @@ func segment(key string, from int) string {
 // commonPrefix is the longest prefix of first that every live key
 // starting with prefix has: it grows a byte at a time while no key is
 // found past every key that shares it.
-func commonPrefix(c *kv.KeyCursor, prefix, first string) (string, error) {
+func commonPrefix(c backend.KeyCursor, prefix, first string) (string, error) {
 	common := prefix
 	for i := len(prefix); i < len(first); i++ {
 		next := successor([]byte(first[:i+1]))

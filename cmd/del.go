@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -76,14 +77,15 @@ every key: that takes --all instead, so that an unset shell variable
 				return err
 			}
 			defer closeStore(s, &err)
-			return s.Update(func(tx *kv.Txn) error {
+			return s.Update(func(tx backend.Txn) error {
 				if byRev {
 					if err := checkRev(tx, []byte(args[0]), ifRev); err != nil {
 						return err
 					}
 				}
 				if conditional {
-					cur, err := tx.Get([]byte(args[0]))
+					e, err := tx.GetEntry([]byte(args[0]))
+					cur := e.Value
 					if errors.Is(err, kv.ErrNotFound) {
 						return fmt.Errorf("%w: %q has no value", kv.ErrConditionFailed, args[0])
 					}

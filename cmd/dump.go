@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/inspect"
-	"github.com/kvtool/kv/pkg/kv"
 )
 
 type dumpOptions struct {
@@ -80,7 +80,7 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 	if format == "json" {
 		w.WriteString("[")
 	}
-	err = s.Scan([]byte(o.prefix), func(e kv.Entry) error {
+	err = s.Scan([]byte(o.prefix), func(e backend.Entry) error {
 		switch format {
 		case "table":
 			row := []string{printable(e.Key)}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -48,9 +49,10 @@ Flags go before KEY, so that a negative DELTA needs no "--".`,
 			}
 			defer closeStore(s, &err)
 			var result int64
-			err = s.Update(func(tx *kv.Txn) error {
+			err = s.Update(func(tx backend.Txn) error {
 				key := []byte(args[0])
-				cur, exp, err := tx.GetWithExpiry(key)
+				e, err := tx.GetEntry(key)
+				cur, exp := e.Value, e.ExpiresAt
 				var n int64
 				switch {
 				case errors.Is(err, kv.ErrNotFound):

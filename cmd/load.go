@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -156,7 +157,7 @@ func loadFailed(err error, stored int, lastApplied bool) error {
 
 // loadChunk is one batch of kv load's input, or the error that ended it.
 type loadChunk struct {
-	batch kv.Batch
+	batch backend.Batch
 	// arena holds the keys and values the batch points into.
 	arena []byte
 	err   *loadError

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
 // checkRev is the --if-rev condition of set and del: KEY's modification
 // revision must be want, or, with want 0, KEY must have no live value.
 // A failed condition is kv.ErrConditionFailed (exit 1).
-func checkRev(tx *kv.Txn, key []byte, want uint64) error {
+func checkRev(tx backend.Txn, key []byte, want uint64) error {
 	e, err := tx.GetEntry(key)
 	switch {
 	case errors.Is(err, kv.ErrNotFound):

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -111,14 +112,15 @@ func (a *app) runSet(o *setOptions, args []string) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	return s.Update(func(tx *kv.Txn) error {
+	return s.Update(func(tx backend.Txn) error {
 		if o.hasIfRev {
 			if err := checkRev(tx, key, o.ifRev); err != nil {
 				return err
 			}
 		}
 		if o.ifAbsent || o.hasIf {
-			cur, err := tx.Get(key)
+			e, err := tx.GetEntry(key)
+			cur := e.Value
 			switch {
 			case errors.Is(err, kv.ErrNotFound):
 				if o.hasIf {

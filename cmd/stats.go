@@ -1,10 +1,11 @@
 package cmd
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
-	"strconv"
 
-	"github.com/kvtool/kv/pkg/kv"
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/spf13/cobra"
 )
 
@@ -38,23 +39,23 @@ table with its size and entries, the garbage ratio and the format version.
 				return err
 			}
 			if format == "json" {
-				return a.printJSON(newStatsJSON(st))
+				return a.printFigures(st)
 			}
 			t := newTable(a.stdout, "figure", "value")
-			rows := [][]string{
-				{"keys", strconv.Itoa(st.Keys)},
-				{"live bytes", strconv.FormatInt(st.LiveBytes, 10)},
-				{"disk bytes", strconv.FormatInt(st.DiskBytes, 10)},
-				{"dead bytes", strconv.FormatInt(st.DeadBytes, 10)},
-				{"garbage ratio", fmt.Sprintf("%.3f", st.GarbageRatio)},
-				{"log", fmt.Sprintf("%s (%d bytes)", st.LogFile, st.LogBytes)},
-				{"tables", strconv.Itoa(len(st.Tables))},
-				{"revision", strconv.FormatUint(st.Revision, 10)},
+			var rows [][]string
+			for _, f := range st.Figures {
+				if f.Name == "" {
+					continue // JSON only
+				}
+				text := f.Text
+				if text == "" {
+					text = fmt.Sprint(f.Value)
+				}
+				rows = append(rows, []string{f.Name, text})
+				for _, r := range f.Rows {
+					rows = append(rows, r[:])
+				}
 			}
-			for _, tb := range st.Tables {
-				rows = append(rows, []string{"  " + tb.File, fmt.Sprintf("%d bytes, %d entries", tb.Bytes, tb.Entries)})
-			}
-			rows = append(rows, []string{"format version", strconv.Itoa(st.FormatVersion)})
 			if err := t.Bulk(rows); err != nil {
 				return err
 			}
@@ -65,35 +66,30 @@ table with its size and entries, the garbage ratio and the format version.
 	return c
 }
 
-// statsJSON is kv stats --format json: the engine's figures under the
-// names scripts read (documented in the command's help).
-type statsJSON struct {
-	Keys          int              `json:"keys"`
-	LiveBytes     int64            `json:"live_bytes"`
-	DiskBytes     int64            `json:"disk_bytes"`
-	DeadBytes     int64            `json:"dead_bytes"`
-	LogFile       string           `json:"log_file"`
-	LogBytes      int64            `json:"log_bytes"`
-	Tables        []tableStatsJSON `json:"tables"`
-	GarbageRatio  float64          `json:"garbage_ratio"`
-	FormatVersion int              `json:"format_version"`
-	Revision      uint64           `json:"revision"`
-}
-
-type tableStatsJSON struct {
-	File    string `json:"file"`
-	Bytes   int64  `json:"bytes"`
-	Entries uint64 `json:"entries"`
-}
-
-func newStatsJSON(st kv.Stats) statsJSON {
-	out := statsJSON{
-		Keys: st.Keys, LiveBytes: st.LiveBytes, DiskBytes: st.DiskBytes, DeadBytes: st.DeadBytes,
-		LogFile: st.LogFile, LogBytes: st.LogBytes, Tables: []tableStatsJSON{},
-		GarbageRatio: st.GarbageRatio, FormatVersion: st.FormatVersion, Revision: st.Revision,
+// printFigures prints a store's figures as one JSON object, in their
+// order, indented as every JSON document kv prints.
+func (a *app) printFigures(st backend.Stats) error {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range st.Figures {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(f.Key)
+		v, err := json.Marshal(f.Value)
+		if err != nil {
+			return err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
 	}
-	for _, t := range st.Tables {
-		out.Tables = append(out.Tables, tableStatsJSON{File: t.File, Bytes: t.Bytes, Entries: t.Entries})
+	b.WriteByte('}')
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+		return err
 	}
-	return out
+	out.WriteByte('\n')
+	_, err := a.stdout.Write(out.Bytes())
+	return err
 }

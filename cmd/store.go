@@ -4,34 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
-// Store is what the commands need from a backend. *kv.DB implements it;
-// a second backend (a distributed store, say) is an addition, not a
-// rewrite of the commands.
-type Store interface {
-	Get(key []byte) ([]byte, error)
-	GetWithExpiry(key []byte) ([]byte, time.Time, error)
-	GetEntry(key []byte) (kv.Entry, error)
-	GetTo(key []byte, w io.Writer) (kv.Entry, error)
-	Revision() (uint64, error)
-	Found() bool
-	Apply(b *kv.Batch) error
-	Update(fn func(tx *kv.Txn) error) error
-	DeletePrefix(prefix []byte) (int, error)
-	Scan(prefix []byte, fn func(kv.Entry) error) error
-	ScanKeys(prefix []byte, limit int, fn func(key []byte) error) error
-	KeyCursor(prefix []byte) (*kv.KeyCursor, error)
-	Compact() (kv.CompactStats, error)
-	Digest() (string, error)
-	Stats() (kv.Stats, error)
-	Close() error
-}
-
-var _ Store = (*kv.DB)(nil)
+// Store is what the commands need from a backend (see pkg/backend).
+type Store = backend.Store
 
 // options builds engine options from the configuration.
 func (a *app) options(readOnly bool) (string, *kv.Options, error) {
@@ -66,7 +45,7 @@ func (a *app) openRead() (Store, error) {
 	// The view is built: the lock guards the store's consistency, not
 	// the speed of whoever reads the output, so a paused pipe
 	// (kv dump | less) never keeps writers out.
-	if db, ok := s.(*kv.DB); ok {
+	if db, ok := backend.LocalDB(s); ok {
 		if err := db.ReleaseLock(); err != nil {
 			s.Close()
 			return nil, err
@@ -81,7 +60,7 @@ func openStore(dir string, opts *kv.Options) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return db, nil
+	return backend.Local(db), nil
 }
 
 // openWrite opens the store read-write under the exclusive lock.
@@ -94,8 +73,8 @@ func (a *app) openWrite() (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if db, ok := s.(*kv.DB); ok {
-		return &localWriter{DB: db, stderr: a.stderr}, nil
+	if db, ok := backend.LocalDB(s); ok {
+		return &localWriter{Store: s, db: db, stderr: a.stderr}, nil
 	}
 	return s, nil
 }
@@ -104,16 +83,17 @@ func (a *app) openWrite() (Store, error) {
 // if a flush was put off for lack of room: every write succeeded, but the
 // log now grows past its threshold until the device has room.
 type localWriter struct {
-	*kv.DB
+	Store
+	db       *kv.DB
 	stderr   io.Writer
 	reported bool
 }
 
 func (w *localWriter) Close() error {
-	if err := w.FlushPutOff(); err != nil && !w.reported {
+	if err := w.db.FlushPutOff(); err != nil && !w.reported {
 		fmt.Fprintf(w.stderr, "kv: warning: the writes are stored, but %v; until space is freed, writes go to the log, which grows past its threshold\n", err)
 	}
-	return w.DB.Close()
+	return w.Store.Close()
 }
 
 // closeStore closes s and keeps the first error.

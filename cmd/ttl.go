@@ -34,7 +34,8 @@ expires.`,
 				return err
 			}
 			defer closeStore(s, &err)
-			_, exp, err := s.GetWithExpiry([]byte(args[0]))
+			e, err := s.GetEntry([]byte(args[0]))
+			exp := e.ExpiresAt
 			if errors.Is(err, kv.ErrNotFound) {
 				return a.keyNotFound(s, args[0])
 			}

@@ -80,8 +80,12 @@ type Txn interface {
 	// GetEntry reads key as the transaction sees it: its own writes
 	// first.
 	GetEntry(key []byte) (Entry, error)
-	// Set writes value under key; a non-zero expiresAt makes it expire.
-	Set(key, value []byte, expiresAt time.Time)
+	// Set writes value under key, with no expiry.
+	Set(key, value []byte)
+	// SetExpiring writes value under key, to expire at expiresAt (any
+	// time: one in the past, the zero time included, stores a value
+	// that has already expired).
+	SetExpiring(key, value []byte, expiresAt time.Time)
 	// Delete removes key.
 	Delete(key []byte)
 }
@@ -116,7 +120,8 @@ type Figure struct {
 	// Value is what JSON holds: a number, a string, or a list.
 	Value any
 	// Text is how a table shows the value ("" for Value's default
-	// format), and Rows are rows a table shows under it.
+	// format), and Rows are rows a table shows under it. A figure with
+	// no Name is JSON's only.
 	Text string
 	Rows [][2]string
 }

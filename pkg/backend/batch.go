@@ -2,12 +2,13 @@ package backend
 
 import "time"
 
-// Op is one write of a Batch: a set (with an expiry when ExpiresAt is not
-// zero) or, with Delete, a removal.
+// Op is one write of a Batch: a set (expiring at ExpiresAt when Expires)
+// or, with Delete, a removal.
 type Op struct {
 	Delete    bool
 	Key       []byte
 	Value     []byte
+	Expires   bool
 	ExpiresAt time.Time
 }
 
@@ -18,10 +19,13 @@ type Batch struct {
 	size int
 }
 
-// Set adds a write of value under key; a non-zero expiresAt makes it
-// expire.
-func (b *Batch) Set(key, value []byte, expiresAt time.Time) {
-	b.add(Op{Key: key, Value: value, ExpiresAt: expiresAt})
+// Set adds a write of value under key, with no expiry.
+func (b *Batch) Set(key, value []byte) { b.add(Op{Key: key, Value: value}) }
+
+// SetExpiring adds a write of value under key that expires at expiresAt
+// (see Txn.SetExpiring).
+func (b *Batch) SetExpiring(key, value []byte, expiresAt time.Time) {
+	b.add(Op{Key: key, Value: value, Expires: true, ExpiresAt: expiresAt})
 }
 
 // Delete adds a removal of key.

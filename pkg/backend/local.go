@@ -53,7 +53,7 @@ func (l *local) Apply(b *Batch) error {
 		switch {
 		case op.Delete:
 			l.batch.Delete(op.Key)
-		case op.ExpiresAt.IsZero():
+		case !op.Expires:
 			l.batch.Set(op.Key, op.Value)
 		default:
 			l.batch.SetExpiring(op.Key, op.Value, op.ExpiresAt)
@@ -72,12 +72,10 @@ func (t localTxn) GetEntry(key []byte) (Entry, error) {
 	return entryOf(e), err
 }
 
-func (t localTxn) Set(key, value []byte, expiresAt time.Time) {
-	if expiresAt.IsZero() {
-		t.tx.Set(key, value)
-	} else {
-		t.tx.SetExpiring(key, value, expiresAt)
-	}
+func (t localTxn) Set(key, value []byte) { t.tx.Set(key, value) }
+
+func (t localTxn) SetExpiring(key, value []byte, expiresAt time.Time) {
+	t.tx.SetExpiring(key, value, expiresAt)
 }
 
 func (t localTxn) Delete(key []byte) { t.tx.Delete(key) }
@@ -139,12 +137,12 @@ func (l *local) Stats() (Stats, error) {
 		{Name: "live bytes", Key: "live_bytes", Value: st.LiveBytes},
 		{Name: "disk bytes", Key: "disk_bytes", Value: st.DiskBytes},
 		{Name: "dead bytes", Key: "dead_bytes", Value: st.DeadBytes},
-		{Name: "garbage ratio", Key: "garbage_ratio", Value: st.GarbageRatio, Text: fmt.Sprintf("%.3f", st.GarbageRatio)},
 		{Name: "log", Key: "log_file", Value: st.LogFile, Text: fmt.Sprintf("%s (%d bytes)", st.LogFile, st.LogBytes)},
 		{Key: "log_bytes", Value: st.LogBytes},
 		{Name: "tables", Key: "tables", Value: tables, Text: fmt.Sprint(len(tables)), Rows: rows},
-		{Name: "revision", Key: "revision", Value: st.Revision},
+		{Name: "garbage ratio", Key: "garbage_ratio", Value: st.GarbageRatio, Text: fmt.Sprintf("%.3f", st.GarbageRatio)},
 		{Name: "format version", Key: "format_version", Value: st.FormatVersion},
+		{Name: "revision", Key: "revision", Value: st.Revision},
 	}}, nil
 }
 

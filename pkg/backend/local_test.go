@@ -27,10 +27,11 @@ func TestLocal(t *testing.T) {
 		t.Fatal("LocalDB does not return the handle")
 	}
 	var b backend.Batch
-	b.Set([]byte("a"), []byte("1"), time.Time{})
-	b.Set([]byte("b"), []byte("2"), now.Add(time.Hour))
-	b.Set([]byte("gone"), []byte("x"), now.Add(-time.Second))
-	b.Set([]byte("job:1"), []byte("j"), time.Time{})
+	b.Set([]byte("a"), []byte("1"))
+	b.SetExpiring([]byte("b"), []byte("2"), now.Add(time.Hour))
+	b.SetExpiring([]byte("gone"), []byte("x"), now.Add(-time.Second))
+	b.SetExpiring([]byte("year1"), []byte("x"), time.Time{}) // the zero time: long expired
+	b.Set([]byte("job:1"), []byte("j"))
 	b.Delete([]byte("nothing"))
 	if err := s.Apply(&b); err != nil {
 		t.Fatal(err)
@@ -38,15 +39,17 @@ func TestLocal(t *testing.T) {
 	if e, err := s.GetEntry([]byte("b")); err != nil || string(e.Value) != "2" || !e.ExpiresAt.Equal(now.Add(time.Hour)) || e.Rev != 1 {
 		t.Fatalf("GetEntry(b) = %+v, %v", e, err)
 	}
-	if _, err := s.GetEntry([]byte("gone")); !errors.Is(err, backend.ErrNotFound) {
-		t.Fatalf("an expired key: %v", err)
+	for _, k := range []string{"gone", "year1"} {
+		if _, err := s.GetEntry([]byte(k)); !errors.Is(err, backend.ErrNotFound) {
+			t.Fatalf("expired key %s: %v", k, err)
+		}
 	}
 	err = s.Update(func(tx backend.Txn) error {
 		e, err := tx.GetEntry([]byte("a"))
 		if err != nil {
 			return err
 		}
-		tx.Set([]byte("a"), append(e.Value, '!'), time.Time{})
+		tx.Set([]byte("a"), append(e.Value, '!'))
 		tx.Delete([]byte("b"))
 		return nil
 	})
