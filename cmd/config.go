@@ -26,7 +26,7 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	v.SetEnvPrefix("KV")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
-	for _, k := range append(configKeys, "config") {
+	for _, k := range append(append(configKeys, clusterKeys...), "config") {
 		if f := cmd.Flags().Lookup(k); f != nil {
 			if err := v.BindPFlag(k, f); err != nil {
 				return err
@@ -72,8 +72,8 @@ func (a *app) loadConfig(cmd *cobra.Command) error {
 	}
 	a.cfgFile = path
 	for _, k := range v.AllKeys() {
-		if !slices.Contains(configKeys, k) && k != "config" {
-			fmt.Fprintf(a.stderr, "kv: warning: config file %s: unknown key %q (kv reads %s)\n", path, k, strings.Join(configKeys, ", "))
+		if known := append(configKeys, clusterKeys...); !slices.Contains(known, k) && k != "config" {
+			fmt.Fprintf(a.stderr, "kv: warning: config file %s: unknown key %q (kv reads %s)\n", path, k, strings.Join(known, ", "))
 		}
 	}
 	return nil

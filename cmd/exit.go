@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -26,6 +27,9 @@ const (
 	// ExitIO is any other error: I/O (disk full, permission denied, …), or
 	// a store written by a newer kv.
 	ExitIO = 5
+	// ExitLockLost is kv lock's when its lock on a cluster was lost
+	// while COMMAND ran: COMMAND was stopped.
+	ExitLockLost = 6
 )
 
 // ExitCodesHelp lists the exit codes, for help texts and man pages.
@@ -37,7 +41,9 @@ const ExitCodesHelp = `Exit status:
   3  the data directory's lock was not acquired within --lock-timeout
   4  corrupt data stopped the operation (run kv verify)
   5  any other error: I/O (disk full, permission denied, …), or a store
-     written by a newer version of kv (nothing is changed: upgrade kv)`
+     written by a newer version of kv (nothing is changed: upgrade kv)
+  6  kv lock on etcd: the lock was lost while COMMAND ran (its lease
+     expired), and COMMAND was stopped`
 
 // usageError marks an error as the user's: exit code 2.
 type usageError struct{ err error }
@@ -90,7 +96,7 @@ func exitCode(err error) int {
 		return ExitLocked
 	case errors.Is(err, kv.ErrCorrupt):
 		return ExitCorrupt
-	case errors.Is(err, kv.ErrEmptyKey), errors.Is(err, kv.ErrKeyTooLarge), errors.Is(err, kv.ErrValueTooLarge):
+	case errors.Is(err, kv.ErrEmptyKey), errors.Is(err, kv.ErrKeyTooLarge), errors.Is(err, kv.ErrValueTooLarge), errors.Is(err, backend.ErrTooLarge):
 		return ExitUsage
 	}
 	return ExitIO

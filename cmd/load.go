@@ -77,6 +77,23 @@ func (a *app) load(format string, batchBytes int) (err error) {
 			closeStore(s, &err)
 		}
 	}()
+	// A cluster takes bounded transactions: the batches are cut to fit,
+	// and the store, which holds no lock, stays open between them.
+	maxOps := 0
+	_, cluster, err := a.cluster()
+	if err != nil {
+		return err
+	}
+	if cluster {
+		if s, err = a.openWrite(); err != nil {
+			return err
+		}
+		if l, ok := s.(backend.Limited); ok {
+			ops, bytes := l.MaxBatch()
+			maxOps, batchBytes = ops, min(batchBytes, bytes*3/4)
+		}
+	}
+	split := false
 	// Parsing a batch takes about as long as storing one, so a goroutine
 	// parses the next batch while this one is stored: at most two batches
 	// are in memory.
@@ -86,7 +103,7 @@ func (a *app) load(format string, batchBytes int) (err error) {
 	if size >= 0 {
 		arena = int(min(size, int64(arena)))
 	}
-	p := startLoadParser(in, format, batchBytes, arena, now)
+	p := startLoadParser(in, format, batchBytes, maxOps, arena, now)
 	defer p.stop()
 	stored := 0
 	for {
@@ -98,7 +115,7 @@ func (a *app) load(format string, batchBytes int) (err error) {
 			// to come (slow_producer | kv load), and the lock guards
 			// the store, not the wait for input. Let go of the store
 			// until the batch is ready.
-			if s != nil {
+			if s != nil && !cluster {
 				cerr := s.Close()
 				s = nil
 				if cerr != nil {
@@ -127,6 +144,10 @@ func (a *app) load(format string, batchBytes int) (err error) {
 			if s, err = a.openWrite(); err != nil {
 				return err
 			}
+		}
+		if cluster && stored > 0 && !split {
+			split = true
+			fmt.Fprintf(a.stderr, "kv: note: the input is more than one transaction takes (%d operations, %d bytes): each transaction is atomic, the load as a whole is not\n", maxOps, batchBytes)
 		}
 		if err := s.Apply(&c.batch); err != nil {
 			applied := errors.Is(err, kv.ErrFlushAfterWrite)
@@ -196,7 +217,7 @@ type loadParser struct {
 	quit chan struct{}
 }
 
-func startLoadParser(in io.Reader, format string, batchBytes, arena int, now func() time.Time) *loadParser {
+func startLoadParser(in io.Reader, format string, batchBytes, maxOps, arena int, now func() time.Time) *loadParser {
 	p := &loadParser{
 		out:  make(chan *loadChunk),
 		free: make(chan *loadChunk, 2),
@@ -207,7 +228,7 @@ func startLoadParser(in io.Reader, format string, batchBytes, arena int, now fun
 	}
 	go func() {
 		defer close(p.out)
-		p.parse(in, format, batchBytes, now)
+		p.parse(in, format, batchBytes, maxOps, now)
 	}()
 	return p
 }
@@ -237,7 +258,7 @@ func (p *loadParser) next() *loadChunk {
 	}
 }
 
-func (p *loadParser) parse(in io.Reader, format string, batchBytes int, now func() time.Time) {
+func (p *loadParser) parse(in io.Reader, format string, batchBytes, maxOps int, now func() time.Time) {
 	c := p.next()
 	if c == nil {
 		return
@@ -302,7 +323,7 @@ func (p *loadParser) parse(in io.Reader, format string, batchBytes int, now func
 		} else {
 			c.batch.SetExpiring(k, v, exp)
 		}
-		if len(c.arena) >= batchBytes {
+		if len(c.arena) >= batchBytes || (maxOps > 0 && c.batch.Len() >= maxOps) {
 			if !p.send(c) {
 				return
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -35,6 +36,10 @@ type app struct {
 	// dirFlag is the --dir flag, to tell a dir given on the command line
 	// from one read from the config file.
 	dirFlag *pflag.Flag
+	// args are the arguments Main was given, which kv hands to kv-etcd.
+	args []string
+	// remote opens stores on a cluster: set in kv-etcd, nil in kv.
+	remote backend.Opener
 }
 
 // runError marks an error returned by a command's own code, as opposed to
@@ -54,11 +59,21 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // commands fix the time; the kv binary has no way to change its clock,
 // so a stray environment variable cannot make it drop live values.
 func MainWithClock(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time) int {
+	return mainWith(args, stdin, stdout, stderr, now, nil)
+}
+
+// MainCluster is Main for the kv-etcd binary: the same commands, which
+// run on the cluster that opener reaches when endpoints are configured.
+func MainCluster(args []string, stdin io.Reader, stdout, stderr io.Writer, opener backend.Opener) int {
+	return mainWith(args, stdin, stdout, stderr, time.Now, opener)
+}
+
+func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time, remote backend.Opener) int {
 	out := &checkedWriter{w: stdout}
 	if f, ok := stdout.(*os.File); ok {
 		out.closed = stdoutWasClosed(f)
 	}
-	a := &app{v: viper.New(), stdin: stdin, stdout: out, rawStdout: stdout, stderr: stderr, now: now}
+	a := &app{v: viper.New(), stdin: stdin, stdout: out, rawStdout: stdout, stderr: stderr, now: now, args: args, remote: remote}
 	root := a.newRoot(args)
 	root.SetArgs(dataArgs(root, args))
 	root.SetIn(stdin)
@@ -151,6 +166,7 @@ which beats the default.
 	lockTimeout := 10 * time.Second
 	pf.Var(durationValue{&lockTimeout}, "lock-timeout", "how long to wait for the data directory's lock (10s, 2m, 1d)")
 	pf.Bool("sync", true, "fdatasync every write before reporting success (--sync=false is unsafe)")
+	addClusterFlags(pf)
 	only := ""
 	if !buildWholeTree {
 		only = invokedCommand(pf, args)
@@ -273,6 +289,11 @@ func (a *app) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.
 	return func(cmd *cobra.Command, args []string) error {
 		if a.cfgErr != nil {
 			return runError{a.cfgErr}
+		}
+		if cmd.Name() != "version" {
+			if err := a.handOver(); err != nil {
+				return runError{err}
+			}
 		}
 		if err := fn(cmd, args); err != nil {
 			return runError{err}

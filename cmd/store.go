@@ -14,6 +14,13 @@ type Store = backend.Store
 
 // options builds engine options from the configuration.
 func (a *app) options(readOnly bool) (string, *kv.Options, error) {
+	if _, on, err := a.cluster(); err != nil {
+		return "", nil, err
+	} else if on {
+		// A command that reached here has no cluster path: refuse rather
+		// than touch a data directory the user did not mean.
+		return "", nil, usagef("this command works on a data directory only, and --endpoints is set")
+	}
 	dir, err := a.dataDir()
 	if err != nil {
 		return "", nil, err
@@ -32,8 +39,25 @@ func (a *app) options(readOnly bool) (string, *kv.Options, error) {
 	return dir, &kv.Options{ReadOnly: readOnly, LockTimeout: timeout, NoSync: !sync, Now: a.now}, nil
 }
 
+// openCluster opens the configured cluster in kv-etcd; ok is false when
+// no endpoints are configured (the data directory is used).
+func (a *app) openCluster(readOnly bool) (s Store, ok bool, err error) {
+	c, on, err := a.cluster()
+	if err != nil || !on {
+		return nil, on, err
+	}
+	if a.remote == nil {
+		return nil, true, a.handOver()
+	}
+	s, err = a.remote.Open(c, readOnly)
+	return s, true, err
+}
+
 // openRead opens the store read-only under a shared lock.
 func (a *app) openRead() (Store, error) {
+	if s, ok, err := a.openCluster(true); ok {
+		return s, err
+	}
 	dir, opts, err := a.options(true)
 	if err != nil {
 		return nil, err
@@ -65,6 +89,9 @@ func openStore(dir string, opts *kv.Options) (Store, error) {
 
 // openWrite opens the store read-write under the exclusive lock.
 func (a *app) openWrite() (Store, error) {
+	if s, ok, err := a.openCluster(false); ok {
+		return s, err
+	}
 	dir, opts, err := a.options(false)
 	if err != nil {
 		return nil, err

@@ -56,7 +56,23 @@ func (a *app) newVersionCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			v, c, d := buildInfo()
-			_, err := fmt.Fprintf(a.stdout, "kv %s\ncommit: %s\nbuilt: %s\ngo: %s %s/%s\n", v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			name := "kv"
+			if a.remote != nil {
+				name = clusterBinary
+			}
+			if _, err := fmt.Fprintf(a.stdout, "%s %s\ncommit: %s\nbuilt: %s\ngo: %s %s/%s\n", name, v, c, d, runtime.Version(), runtime.GOOS, runtime.GOARCH); err != nil {
+				return err
+			}
+			if a.remote != nil {
+				_, err := fmt.Fprintf(a.stdout, "backend: %s (and the data directory when no endpoints are configured)\n", a.remote.Name())
+				return err
+			}
+			// kv runs kv-etcd for a cluster: say which one it would run.
+			where, err := findClusterBinary()
+			if err != nil {
+				where = "not installed (needed only with --endpoints)"
+			}
+			_, err = fmt.Fprintf(a.stdout, "%s: %s\n", clusterBinary, where)
 			return err
 		}),
 	}

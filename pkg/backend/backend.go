@@ -7,9 +7,13 @@
 package backend
 
 import (
+	"context"
+	"errors"
 	"io"
 	"time"
 
+	"github.com/kvtool/kv/pkg/coord"
+	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/kvtool/kv/pkg/kv"
 )
 
@@ -124,4 +128,85 @@ type Figure struct {
 	// no Name is JSON's only.
 	Text string
 	Rows [][2]string
+}
+
+// Cluster is how to reach a cluster backend: kv's --endpoints and the
+// etcdctl-named flags around it.
+type Cluster struct {
+	Endpoints []string
+	// CACert, Cert and Key are PEM files for TLS ("" for none).
+	CACert, Cert, Key string
+	// User and Password authenticate ("" for none).
+	User, Password string
+	// DialTimeout bounds reaching a member; CommandTimeout each request.
+	DialTimeout, CommandTimeout time.Duration
+	// Now is the clock that turns expiry times into leases' TTLs.
+	Now func() time.Time
+}
+
+// Opener opens a Store on a cluster; the kv-etcd binary gives one to
+// the commands.
+type Opener interface {
+	// Name names the cluster's kind ("etcd"), for messages.
+	Name() string
+	// Open connects to the cluster. A read-only Store reads one
+	// revision of it, so several reads agree.
+	Open(c Cluster, readOnly bool) (Store, error)
+}
+
+// Limited is implemented by a Store whose atomic writes are bounded:
+// MaxBatch is the most operations and bytes one Apply takes (0: no
+// bound). A larger batch fails with an error wrapping ErrTooLarge.
+type Limited interface {
+	MaxBatch() (ops, bytes int)
+}
+
+// ErrTooLarge is wrapped by the error of a write larger than the
+// backend's bound for one atomic write (Limited).
+var ErrTooLarge = errors.New("too large for one atomic write")
+
+// Coordinator is implemented by a cluster's Store: the locks, watches
+// and waits of kv lock, kv watch and kv wait, on the cluster's own
+// primitives. (A data directory's are pkg/coord's, which work on the
+// directory without opening the store.)
+type Coordinator interface {
+	// Lock takes the named lock (coord.CheckName's rules), waiting at
+	// most timeout (0: not at all; coord.Forever: as long as it takes)
+	// before failing with coord.ErrHeld. ttl is the lease: a holder that
+	// stops answering for that long loses the lock.
+	Lock(name string, ttl, timeout time.Duration) (HeldLock, error)
+	// Watch calls fn with every change to t, in revision order, until
+	// ctx ends (nil) or fn fails; from 0 watches from now, otherwise it
+	// replays from revision from, failing with a *kv.CompactedError
+	// when that revision is no longer kept.
+	Watch(ctx context.Context, t coord.Target, from uint64, fn func(coord.Event) error) error
+	// Wait returns when cond holds for key, with key's entry (the zero
+	// Entry for an absence), or ctx's error when ctx ends first.
+	Wait(ctx context.Context, key []byte, cond coord.Condition) (Entry, error)
+}
+
+// HeldLock is a lock a Coordinator gave.
+type HeldLock interface {
+	// Token is the fencing token: larger than that of every earlier
+	// acquisition of the same name.
+	Token() uint64
+	// Lost is closed when the lock is lost before Release: its lease
+	// expired (the cluster did not hear from the holder within the
+	// TTL) or was revoked.
+	Lost() <-chan struct{}
+	// Release releases the lock.
+	Release() error
+}
+
+// Verifier is implemented by a cluster's Store: kv verify's check of the
+// cluster, in the report a data directory's check gives (the members in
+// place of the files).
+type Verifier interface {
+	Verify() (*inspect.Report, error)
+}
+
+// Snapshotter is implemented by a cluster's Store whose backup is a
+// snapshot of one member's database, written to w.
+type Snapshotter interface {
+	Snapshot(w io.Writer) (int64, error)
 }

@@ -64,8 +64,9 @@ func check(path string, out io.Writer) ([]string, error) {
 		if main == "" {
 			main = "."
 		}
-		if matches(root, filepath.Join(main, "*.go")) == 0 {
-			add("build %q: main %q holds no Go file", b.ID, main)
+		// A build's main is relative to its dir (a module of its own).
+		if matches(root, filepath.Join(b.Dir, main, "*.go")) == 0 {
+			add("build %q: main %q (in %q) holds no Go file", b.ID, main, b.Dir)
 		}
 	}
 	if len(p.Builds) == 0 {

@@ -1,0 +1,282 @@
+package etcd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/kvtool/kv/cmd"
+	"github.com/kvtool/kv/etcd"
+)
+
+// TestMain makes this test binary kv, kv-etcd and exitcode for the
+// scripts: kv hands a command with endpoints over to kv-etcd on PATH, as
+// the installed binaries do.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"kv":       func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"kv-etcd":  func() { os.Exit(cmd.MainCluster(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, etcd.Opener{})) },
+		"exitcode": exitCode,
+	})
+}
+
+// exitCode is `exitcode N PROG [ARGS...]`: exit 0 when PROG exits N.
+func exitCode() {
+	want, _ := strconv.Atoi(os.Args[1])
+	c := exec.Command(os.Args[2], os.Args[3:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	got := 0
+	if err := c.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			fmt.Fprintln(os.Stderr, "exitcode:", err)
+			os.Exit(1)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		fmt.Fprintf(os.Stderr, "exitcode: %s exited with status %d, want %d\n", os.Args[2], got, want)
+		os.Exit(1)
+	}
+}
+
+// freePort returns a TCP port nothing listens on now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// etcdServer is the etcd binary the tests run (Debian's etcd-server);
+// without one they are skipped, saying so.
+func etcdServer(t testing.TB) string {
+	p, err := exec.LookPath("etcd")
+	if err != nil {
+		const why = "etcd is not installed (apt-get install etcd-server): the etcd backend's tests need a real member"
+		if os.Getenv("KV_REQUIRE_ETCD") != "" {
+			t.Fatal(why) // CI: a check of kv never skips
+		}
+		t.Skip(why)
+	}
+	return p
+}
+
+// member is one etcd member of a test cluster, which can be stopped and
+// started again on the same ports and data.
+type member struct {
+	bin, dir, name string
+	client, peer   string
+	initialCluster string
+	cmd            *exec.Cmd
+	log            *os.File
+}
+
+// newMember gives a member free ports in dir.
+func newMember(bin, dir, name string) (*member, error) {
+	cp, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	pp, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	m := &member{bin: bin, dir: dir, name: name,
+		client: fmt.Sprintf("http://127.0.0.1:%d", cp), peer: fmt.Sprintf("http://127.0.0.1:%d", pp)}
+	m.initialCluster = name + "=" + m.peer
+	return m, nil
+}
+
+// start runs the member and returns once it accepts connections.
+func (m *member) start() error {
+	if err := m.launch(); err != nil {
+		return err
+	}
+	return m.ready()
+}
+
+// launch starts the member's process.
+func (m *member) launch() error {
+	c := exec.Command(m.bin, "--data-dir", filepath.Join(m.dir, m.name+"-data"), "--name", m.name,
+		"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
+		"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
+		"--initial-cluster", m.initialCluster)
+	logPath := filepath.Join(m.dir, m.name+".log")
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	c.Stdout, c.Stderr = log, log
+	if err := c.Start(); err != nil {
+		log.Close()
+		return err
+	}
+	m.cmd, m.log = c, log
+	return nil
+}
+
+// ready waits until the member accepts connections.
+func (m *member) ready() error {
+	logPath := filepath.Join(m.dir, m.name+".log")
+	// Ready when it accepts connections; a loaded machine may take a
+	// while, so the bound is generous.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", m.client[len("http://"):], time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			m.stop()
+			out, _ := os.ReadFile(logPath)
+			return fmt.Errorf("etcd did not start: %s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop kills the member (as a crash or a lost host would).
+func (m *member) stop() {
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	_ = m.cmd.Wait()
+	m.log.Close()
+	m.cmd = nil
+}
+
+// startCluster starts an n-member cluster in dir (members m1, m2, …) and
+// returns once every member answers.
+func startCluster(bin, dir string, n int) ([]*member, error) {
+	var ms []*member
+	var peers []string
+	for i := 1; i <= n; i++ {
+		m, err := newMember(bin, dir, fmt.Sprintf("m%d", i))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+		peers = append(peers, m.name+"="+m.peer)
+	}
+	for _, m := range ms {
+		m.initialCluster = strings.Join(peers, ",")
+		if err := m.launch(); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range ms {
+		if err := m.ready(); err != nil {
+			for _, m := range ms {
+				m.stop()
+			}
+			return nil, err
+		}
+	}
+	return ms, nil
+}
+
+// TestScripts runs each script against a fresh one-member etcd (three
+// members for a script named cluster_*), with KV_ENDPOINTS naming them.
+func TestScripts(t *testing.T) {
+	bin := etcdServer(t)
+	testscript.Run(t, testscript.Params{
+		Dir: "testscripts",
+		Setup: func(env *testscript.Env) error {
+			n := 1
+			if strings.HasPrefix(filepath.Base(env.WorkDir), "script-cluster") {
+				n = 3
+			}
+			ms, err := startCluster(bin, env.WorkDir, n)
+			if err != nil {
+				return err
+			}
+			var urls []string
+			for _, m := range ms {
+				env.Defer(m.stop)
+				urls = append(urls, m.client)
+				env.Setenv("ETCD"+m.name[1:], m.client)
+			}
+			env.Values["etcd"] = ms
+			env.Setenv("KV_ENDPOINTS", strings.Join(urls, ","))
+			env.Setenv("KV_CONFIG", "")
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".data"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// etcd stop|start [N|follower]: stop the script's member N
+			// (default 1) as a crash would, or start it again on the
+			// same ports and data. Member N's URL is $ETCDN. "etcd
+			// follower" picks a member that is not the leader: its URL
+			// is $FOLLOWER, the others' $QUORUM, and "follower" names it
+			// to stop and start.
+			"etcd": func(ts *testscript.TestScript, neg bool, args []string) {
+				ms := ts.Value("etcd").([]*member)
+				if len(args) == 1 && args[0] == "follower" {
+					follower(ts, ms)
+					return
+				}
+				i := 1
+				if len(args) == 2 {
+					n := args[1]
+					if n == "follower" {
+						n = ts.Getenv("FOLLOWER_INDEX")
+					}
+					i, _ = strconv.Atoi(n)
+				}
+				if len(args) < 1 || len(args) > 2 || i < 1 || i > len(ms) {
+					ts.Fatalf("usage: etcd stop|start [N|follower] or etcd follower")
+				}
+				switch m := ms[i-1]; args[0] {
+				case "stop":
+					m.stop()
+				case "start":
+					ts.Check(m.start())
+				default:
+					ts.Fatalf("usage: etcd stop|start [N]")
+				}
+			},
+		},
+	})
+}
+
+// follower finds a member that is not the cluster's leader.
+func follower(ts *testscript.TestScript, ms []*member) {
+	var urls []string
+	for _, m := range ms {
+		urls = append(urls, m.client)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: urls, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+	ts.Check(err)
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, m := range ms {
+		st, err := cli.Status(ctx, m.client)
+		ts.Check(err)
+		if st.Leader != st.Header.MemberId {
+			ts.Setenv("FOLLOWER", m.client)
+			ts.Setenv("QUORUM", strings.Join(append(urls[:i:i], urls[i+1:]...), ","))
+			ts.Setenv("FOLLOWER_INDEX", strconv.Itoa(i+1))
+			return
+		}
+	}
+	ts.Fatalf("no member is a follower")
+}
