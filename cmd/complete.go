@@ -47,12 +47,7 @@ func (a *app) keysWithPrefix(cmd *cobra.Command, prefix string) ([]cobra.Complet
 	if err := a.loadConfig(cmd); err != nil || a.cfgErr != nil {
 		return nil, none
 	}
-	dir, opts, err := a.options(true)
-	if err != nil {
-		return nil, none
-	}
-	opts.LockTimeout = completionLockTimeout
-	s, err := openStore(dir, opts)
+	s, err := a.completionStore()
 	if err != nil {
 		return nil, none
 	}
@@ -167,4 +162,19 @@ func successor(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// completionStore opens the store whose keys complete: the cluster's
+// when endpoints are configured, else the data directory's, waiting
+// only briefly for its lock.
+func (a *app) completionStore() (Store, error) {
+	if s, on, err := a.openCluster(true); on {
+		return s, err
+	}
+	dir, opts, err := a.options(true)
+	if err != nil {
+		return nil, err
+	}
+	opts.LockTimeout = completionLockTimeout
+	return openStore(dir, opts)
 }

@@ -161,6 +161,9 @@ type walRow struct {
 }
 
 func (a *app) dumpWAL(format string) error {
+	if err := a.localOnly("kv dump --wal", "it reads a data directory's log; an etcd member's log is its own (etcdutl)"); err != nil {
+		return err
+	}
 	dir, opts, err := a.options(true)
 	if err != nil {
 		return err

@@ -13,8 +13,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/coord"
 	"github.com/kvtool/kv/pkg/vfs"
+)
+
+// The defaults of kv lock's --ttl and --kill-after.
+const (
+	defaultLockTTL   = 10 * time.Second
+	defaultKillAfter = 10 * time.Second
 )
 
 type lockOptions struct {
@@ -22,6 +29,7 @@ type lockOptions struct {
 	wait         time.Duration
 	conflictExit int
 	ttl          time.Duration
+	killAfter    time.Duration
 }
 
 func (a *app) newLockCmd() *cobra.Command {
@@ -53,10 +61,18 @@ before it, kept across crashes and reboots. A job can store it with its
 results, and a reader can tell a late writer (one that lost the lock
 without knowing it) from the current holder.
 
---ttl D is the lease of the lock on a distributed backend (etcd), where a
-holder that stops answering loses the lock after D. On a data directory the
-lock lives exactly as long as the holding process: --ttl is accepted and
-checked, and changes nothing.
+On etcd (--endpoints), the lock is etcd's: a concurrency.Mutex in etcdctl
+lock's layout (the holder's key is NAME/<lease ID>, so kv lock and etcdctl
+lock of one NAME exclude each other), on a session whose lease is --ttl
+(default 10s), kept alive while kv lock runs. A holder that the cluster stops
+hearing from (a crashed host, a partition) loses the lock after the TTL, and
+another may take it. If that happens while COMMAND runs, kv lock says so on
+stderr, sends COMMAND SIGTERM, then SIGKILL after --kill-after (default 10s),
+and exits 6: COMMAND must not go on believing it holds the lock.
+KV_LOCK_REV is the revision that created the holder's key.
+
+On a data directory the lock lives exactly as long as the holding process:
+--ttl and --kill-after are accepted and checked, and change nothing.
 
 Lock names are at most 80 bytes; the lock is a folder under the data
 directory's locks/, which must not be removed while a lock is held.`,
@@ -91,35 +107,41 @@ directory's locks/, which must not be removed while a lock is held.`,
 			case cmd.Flags().Changed("wait"):
 				timeout = o.wait
 			}
-			return a.runLocked(args[0], args[1:], timeout, o.conflictExit)
+			if cmd.Flags().Changed("kill-after") && o.killAfter <= 0 {
+				return usagef("--kill-after must be positive")
+			}
+			if o.ttl == 0 {
+				o.ttl = defaultLockTTL
+			}
+			if o.killAfter == 0 {
+				o.killAfter = defaultKillAfter
+			}
+			return a.runLocked(args[0], args[1:], timeout, o)
 		}),
 	}
 	f := c.Flags()
 	f.BoolVarP(&o.nonblock, "nonblock", "n", false, "fail at once if the lock is held")
 	f.Var(durationValue{&o.wait}, "wait", "wait at most this long for the lock (90s, 5m, 1d); default: as long as it takes")
 	f.IntVarP(&o.conflictExit, "conflict-exit-code", "E", 1, "exit status when the lock is not acquired")
-	f.Var(durationValue{&o.ttl}, "ttl", "lease time on a distributed backend; a local lock lives as long as its holder")
+	f.Var(durationValue{&o.ttl}, "ttl", "lease time on etcd (default 10s); a local lock lives as long as its holder")
+	f.Var(durationValue{&o.killAfter}, "kill-after", "on etcd, when the lock is lost: how long COMMAND has after SIGTERM before SIGKILL (default 10s)")
 	c.MarkFlagsMutuallyExclusive("nonblock", "wait")
 	return c
 }
 
 // runLocked takes the lock, runs command with it held, and returns
 // command's exit status as a noError carrying the code.
-func (a *app) runLocked(name string, command []string, timeout time.Duration, conflictExit int) error {
-	dir, err := a.dataDir()
-	if err != nil {
-		return err
-	}
-	lock, err := coord.Acquire(vfs.Default, dir, name, timeout)
+func (a *app) runLocked(name string, command []string, timeout time.Duration, o lockOptions) error {
+	lock, err := a.acquireLock(name, timeout, o.ttl)
 	switch {
 	case errors.Is(err, coord.ErrBadName):
 		return usageError{err}
 	case errors.Is(err, coord.ErrHeld):
 		msg := fmt.Sprintf("lock %q is held by another process", name)
-		if timeout > 0 {
+		if timeout > 0 && timeout != coord.Forever {
 			msg += fmt.Sprintf(" (waited %s)", timeout)
 		}
-		return noError{msg: msg, clean: true, code: conflictExit}
+		return noError{msg: msg, clean: true, code: o.conflictExit}
 	case err != nil:
 		return err
 	}
@@ -127,7 +149,7 @@ func (a *app) runLocked(name string, command []string, timeout time.Duration, co
 
 	child := exec.Command(command[0], command[1:]...)
 	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.rawStdout, a.stderr
-	child.Env = append(os.Environ(), "KV_LOCK_NAME="+name, "KV_LOCK_REV="+strconv.FormatUint(lock.Token, 10))
+	child.Env = append(os.Environ(), "KV_LOCK_NAME="+name, "KV_LOCK_REV="+strconv.FormatUint(lock.Token(), 10))
 	// Caught before the child starts, so that none of them kills kv lock
 	// between the two: each is passed on to the child instead.
 	signals := make(chan os.Signal, 8)
@@ -141,11 +163,22 @@ func (a *app) runLocked(name string, command []string, timeout time.Duration, co
 		return noError{msg: fmt.Sprintf("lock %q: %v", name, err), code: code}
 	}
 	done := make(chan struct{})
+	lost := make(chan struct{})
 	go func() {
+		var kill <-chan time.Time
+		lostLock := lock.Lost()
 		for {
 			select {
 			case sig := <-signals:
 				_ = child.Process.Signal(sig)
+			case <-lostLock:
+				fmt.Fprintf(a.stderr, "kv: lock %q was lost while COMMAND ran (its lease expired: the cluster did not hear from kv lock within --ttl); stopping COMMAND (SIGTERM, then SIGKILL after %s)\n", name, o.killAfter)
+				close(lost)
+				_ = child.Process.Signal(syscall.SIGTERM)
+				kill = time.After(o.killAfter)
+				lostLock = nil
+			case <-kill:
+				_ = child.Process.Kill()
 			case <-done:
 				return
 			}
@@ -153,6 +186,11 @@ func (a *app) runLocked(name string, command []string, timeout time.Duration, co
 	}()
 	err = child.Wait()
 	close(done)
+	select {
+	case <-lost:
+		return noError{code: ExitLockLost}
+	default:
+	}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
@@ -163,6 +201,58 @@ func (a *app) runLocked(name string, command []string, timeout time.Duration, co
 			code = 128 + int(ws.Signal())
 		}
 		return noError{code: code}
+	}
+	return err
+}
+
+// acquireLock takes the named lock: the cluster's when endpoints are
+// configured, else the data directory's.
+func (a *app) acquireLock(name string, timeout, ttl time.Duration) (backend.HeldLock, error) {
+	if s, on, err := a.openCluster(false); on {
+		if err != nil {
+			return nil, err
+		}
+		co, ok := s.(backend.Coordinator)
+		if !ok {
+			s.Close()
+			return nil, usagef("kv lock: the cluster backend has no locks")
+		}
+		l, err := co.Lock(name, ttl, timeout)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		return closingLock{l, s}, nil
+	}
+	dir, err := a.dataDir()
+	if err != nil {
+		return nil, err
+	}
+	l, err := coord.Acquire(vfs.Default, dir, name, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return localLock{l}, nil
+}
+
+// localLock is a data directory's lock, which lives exactly as long as
+// its holder: it is never lost.
+type localLock struct{ l *coord.Lock }
+
+func (l localLock) Token() uint64         { return l.l.Token }
+func (l localLock) Lost() <-chan struct{} { return nil }
+func (l localLock) Release() error        { return l.l.Release() }
+
+// closingLock closes the cluster's store when its lock is released.
+type closingLock struct {
+	backend.HeldLock
+	s Store
+}
+
+func (l closingLock) Release() error {
+	err := l.HeldLock.Release()
+	if cerr := l.s.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }

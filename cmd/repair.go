@@ -33,13 +33,18 @@ A table that a compaction replaced, kept by a power loss, is recognised by
 the revisions it covers and not read (it would bring back values the
 compaction dropped): repair names it as superseded and removes it. The
 repaired store continues above the last revision it may have given, so no
-revision is ever given twice.`,
+revision is ever given twice.
+
+kv repair has no meaning on etcd (--endpoints): it exits 2 saying so.`,
 		Example: `  kv repair --dry-run   # what would be kept and lost
   kv repair && kv verify`,
 		Args: cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			format, err := a.outputFormat(cmd, []string{"table", "json"}, "table")
 			if err != nil {
+				return err
+			}
+			if err := a.localOnly("kv repair", "etcd's members keep their data consistent by Raft; a lost member is replaced (etcdctl member remove/add), a lost cluster restored from a snapshot (kv backup, then etcdutl snapshot restore)"); err != nil {
 				return err
 			}
 			dir, opts, err := a.options(false)

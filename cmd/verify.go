@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/inspect"
 	"github.com/spf13/cobra"
 )
@@ -24,7 +25,12 @@ stores with equal contents).
 
 What a crash normally leaves (a torn log tail, files of an interrupted
 flush or compaction) is a note, not a problem. Exits 0 when there is no
-problem and 1 when there is one; --format json for machines.`,
+problem and 1 when there is one; --format json for machines.
+
+On etcd (--endpoints), kv verify checks the cluster instead: every member
+answers, the members' hashes of the keys at one revision (etcd's HashKV)
+agree, and no alarm is raised (a member out of space or one that found its
+data corrupt); the table lists the members.`,
 		Example: `  kv verify
   kv verify --format json | jq .problems
   kv verify >/dev/null || echo "store damaged: run kv repair"`,
@@ -34,11 +40,7 @@ problem and 1 when there is one; --format json for machines.`,
 			if err != nil {
 				return err
 			}
-			dir, opts, err := a.options(true)
-			if err != nil {
-				return err
-			}
-			rep, err := inspect.Verify(dir, opts)
+			rep, err := a.verify()
 			if err != nil {
 				return err
 			}
@@ -54,6 +56,27 @@ problem and 1 when there is one; --format json for machines.`,
 	c.Flags().String("format", "", "output format: table or json")
 	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
+}
+
+// verify checks the data directory, or the cluster when endpoints are
+// configured.
+func (a *app) verify() (*inspect.Report, error) {
+	if s, on, err := a.openCluster(true); on {
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		v, ok := s.(backend.Verifier)
+		if !ok {
+			return nil, usagef("kv verify: the cluster backend cannot verify")
+		}
+		return v.Verify()
+	}
+	dir, opts, err := a.options(true)
+	if err != nil {
+		return nil, err
+	}
+	return inspect.Verify(dir, opts)
 }
 
 func (a *app) printReport(rep *inspect.Report, format string) error {

@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/coord"
+	"github.com/kvtool/kv/pkg/kv"
 )
 
 func (a *app) newWaitCmd() *cobra.Command {
@@ -29,7 +31,8 @@ returns at once.
 kv wait holds no lock while it waits: it is woken by the filesystem's change
 events (inotify), reads the store at least every --poll interval (which
 bounds its latency where the filesystem gives no events, as on NFS), and
-wakes when the key's value expires.`,
+wakes when the key's value expires. On etcd (--endpoints) it reads the key
+and then watches it with etcd's Watch from the revision after that read.`,
 		Example: `  # wait for the upstream job, at most 2 hours
   kv wait --timeout 2h job:extract:$(date +%F) || exit 1
   kv wait --value ready service:db
@@ -50,24 +53,38 @@ wakes when the key's value expires.`,
 			if cmd.Flags().Changed("value") {
 				cond.Value = []byte(value)
 			}
-			src, err := a.watchSource(poll)
-			if err != nil {
-				return err
-			}
 			ctx := context.Background()
 			if timeout > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			e, err := coord.Wait(ctx, src, []byte(args[0]), cond)
+			var got []byte
+			co, closeCo, on, err := a.clusterCoordinator()
+			switch {
+			case on && err != nil:
+				return err
+			case on:
+				defer closeCo()
+				var e backend.Entry
+				e, err = co.Wait(ctx, []byte(args[0]), cond)
+				got = e.Value
+			default:
+				src, serr := a.watchSource(poll)
+				if serr != nil {
+					return serr
+				}
+				var e kv.Entry
+				e, err = coord.Wait(ctx, src, []byte(args[0]), cond)
+				got = e.Value
+			}
 			if errors.Is(err, context.DeadlineExceeded) {
 				return noError{msg: fmt.Sprintf("%q: timed out after %s", args[0], timeout), clean: true}
 			}
 			if err != nil || absent {
 				return err
 			}
-			v := e.Value
+			v := got
 			if !noNewline {
 				v = append(v, '\n')
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kvtool/kv/pkg/backend"
 	"github.com/kvtool/kv/pkg/coord"
 )
 
@@ -63,7 +64,12 @@ and its standard input empty. Its exit status does not stop the watch.
 kv watch holds no lock between reads, so writers are never slowed by it.
 It is woken by the filesystem's change events (inotify) and reads the store
 at least every --poll interval, which bounds its latency where the
-filesystem gives no events (NFS).`,
+filesystem gives no events (NFS).
+
+On etcd (--endpoints) the watch is etcd's Watch, from the revision the
+command started at, or from --rev N as far as etcd's history still holds it
+(before its last compaction); --poll changes nothing there. An expired lease
+shows as etcd reports it: a "delete" of each key it held.`,
 		Example: `  kv watch config:mode
   kv watch --prefix job: | while read -r line; do echo "$line"; done
   kv watch --rev 120 --prefix deploy/
@@ -99,15 +105,23 @@ filesystem gives no events (NFS).`,
 			if cmd.Flags().Changed("poll") && poll <= 0 {
 				return usagef("--poll must be positive")
 			}
-			src, err := a.watchSource(poll)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			emit := a.printEvent
 			if command != nil {
 				emit = a.runForEvent(command)
+			}
+			co, closeCo, on, err := a.clusterCoordinator()
+			if on {
+				if err != nil {
+					return err
+				}
+				defer closeCo()
+				return co.Watch(ctx, t, from, emit)
+			}
+			src, err := a.watchSource(poll)
+			if err != nil {
+				return err
 			}
 			return coord.Watch(ctx, src, t, from, emit)
 		}),
@@ -117,6 +131,21 @@ filesystem gives no events (NFS).`,
 	f.Uint64Var(&from, "rev", 0, "first replay the changes from this revision on")
 	f.Var(durationValue{&poll}, "poll", "read the store at least this often (default 1s)")
 	return c
+}
+
+// clusterCoordinator opens the cluster's locks and watches when endpoints
+// are configured (on is false otherwise); closeCo closes it.
+func (a *app) clusterCoordinator() (co backend.Coordinator, closeCo func(), on bool, err error) {
+	s, on, err := a.openCluster(true)
+	if !on || err != nil {
+		return nil, nil, on, err
+	}
+	co, ok := s.(backend.Coordinator)
+	if !ok {
+		s.Close()
+		return nil, nil, true, usagef("the cluster backend cannot watch")
+	}
+	return co, func() { s.Close() }, true, nil
 }
 
 // watchSource is where kv watch and kv wait read from. The data directory

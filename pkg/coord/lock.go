@@ -59,7 +59,7 @@ func (l *Lock) Release() error { return l.held.Close() }
 // lock a fresh directory of the same name while an old one holds the
 // first. Nothing removes these directories.
 func Acquire(fsys vfs.FS, dataDir, name string, timeout time.Duration) (*Lock, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return nil, err
 	}
 	dir := filepath.Join(dataDir, LocksDir, encodeName(name))
@@ -126,7 +126,9 @@ func nextToken(fsys vfs.FS, dir string) (uint64, error) {
 	return next, nil
 }
 
-func checkName(name string) error {
+// CheckName fails with ErrBadName for a name no lock may have, on any
+// backend.
+func CheckName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("%w: empty", ErrBadName)

@@ -58,7 +58,7 @@ func TestEncodeName(t *testing.T) {
 		seen[e] = n
 	}
 	for _, bad := range []string{"", string(make([]byte, MaxNameSize+1)), "a\x00b"} {
-		if err := checkName(bad); !errors.Is(err, ErrBadName) {
+		if err := CheckName(bad); !errors.Is(err, ErrBadName) {
 			t.Errorf("name of %d bytes: %v", len(bad), err)
 		}
 	}

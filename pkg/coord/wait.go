@@ -16,12 +16,14 @@ type Condition struct {
 	Value  []byte // compared when not nil
 }
 
-func (c Condition) holds(e kv.Entry, found bool) bool {
+// Holds reports whether the condition holds for a key whose value is
+// value (found is false when it has none).
+func (c Condition) Holds(value []byte, found bool) bool {
 	switch {
 	case c.Absent:
 		return !found
 	case c.Value != nil:
-		return found && bytes.Equal(e.Value, c.Value)
+		return found && bytes.Equal(value, c.Value)
 	}
 	return found
 }
@@ -39,7 +41,7 @@ func Wait(ctx context.Context, src Source, key []byte, cond Condition) (kv.Entry
 		if err != nil && !errors.Is(err, kv.ErrLocked) {
 			return kv.Entry{}, err
 		}
-		if err == nil && cond.holds(e, found) {
+		if err == nil && cond.Holds(e.Value, found) {
 			if !found {
 				return kv.Entry{}, nil
 			}
