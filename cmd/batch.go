@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,12 +22,14 @@ const maxBatchBytes = 256 << 20
 
 func (a *app) newBatchCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "batch",
-		Short: "Apply set and del lines from stdin as one atomic batch",
-		Long: `Read lines from standard input and apply them as one atomic batch: after
-any crash, all of them are present or none. Lines:
+		Use:   "batch [FILE | -]",
+		Short: "Apply set and del lines as one atomic batch",
+		Long: `Read lines from FILE, or standard input (no FILE, or -), and apply them as
+one atomic batch: after any crash, all of them are present or none. Lines:
 
   set KEY VALUE
+  set KEY VALUE ttl=D          expires D from now (90s, 12h, 7d)
+  set KEY VALUE expires-at=T   expires at T (2030-01-01T12:00:00Z, 2030-01-01)
   del KEY
   # a comment (blank lines are ignored too)
 
@@ -36,11 +39,18 @@ double-quoted string with Go escapes ("two words", "tab\there",
 those letters literally). A malformed line is reported with its line
 number, and nothing at all is applied (exit 2). The batch is held in
 memory and limited to 256 MiB.`,
-		Example: `  printf 'set a 1\nset b "two words"\ndel c\n' | kv batch`,
-		Args:    cobra.NoArgs,
+		Example: `  printf 'set a 1\nset b "two words"\ndel c\n' | kv batch
+  printf 'set session:42 alice ttl=30m\n' | kv batch
+  kv batch changes.txt`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) (err error) {
+			in, closeIn, err := a.inputFile(args)
+			if err != nil {
+				return err
+			}
+			defer closeIn()
 			var b backend.Batch
-			if err := parseBatch(a.stdin, &b); err != nil {
+			if err := parseBatch(in, &b, a.now); err != nil {
 				return err
 			}
 			if b.Len() == 0 {
@@ -64,7 +74,7 @@ func lineScanner(r io.Reader) *bufio.Scanner {
 	return sc
 }
 
-func parseBatch(r io.Reader, b *backend.Batch) error {
+func parseBatch(r io.Reader, b *backend.Batch, now func() time.Time) error {
 	sc := lineScanner(r)
 	line := 0
 	for sc.Scan() {
@@ -81,10 +91,16 @@ func parseBatch(r io.Reader, b *backend.Batch) error {
 		switch {
 		case op == "set" && len(fields) == 3:
 			b.Set(fields[1], fields[2])
+		case op == "set" && len(fields) == 4:
+			exp, err := batchExpiry(string(fields[3]), now)
+			if err != nil {
+				return usagef("batch line %d: %v (nothing applied)", line, err)
+			}
+			b.SetExpiring(fields[1], fields[2], exp)
 		case op == "del" && len(fields) == 2:
 			b.Delete(fields[1])
 		case op == "set" || op == "del":
-			return usagef("batch line %d: %s takes %s (nothing applied)", line, op, map[string]string{"set": "KEY VALUE", "del": "KEY"}[op])
+			return usagef("batch line %d: %s takes %s (nothing applied)", line, op, map[string]string{"set": "KEY VALUE [ttl=D | expires-at=T]", "del": "KEY"}[op])
 		default:
 			return usagef("batch line %d: unknown operation %q, want set or del (nothing applied)", line, op)
 		}
@@ -169,4 +185,24 @@ func closingQuote(s string) int {
 		}
 	}
 	return -1
+}
+
+// batchExpiry reads the fourth field of a set line: ttl=D or
+// expires-at=T, as kv set's --ttl and --expires-at.
+func batchExpiry(f string, now func() time.Time) (time.Time, error) {
+	if d, ok := strings.CutPrefix(f, "ttl="); ok {
+		ttl, err := parseDuration(d)
+		if err != nil || ttl <= 0 {
+			return time.Time{}, fmt.Errorf("ttl=%s: want a positive duration (90s, 12h, 7d)", d)
+		}
+		return now().Add(ttl), nil
+	}
+	if t, ok := strings.CutPrefix(f, "expires-at="); ok {
+		exp, err := parseExpiresAt(t)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("expires-at=%s: want an RFC 3339 time (2030-01-01T12:00:00Z) or a date (2030-01-01)", t)
+		}
+		return exp, nil
+	}
+	return time.Time{}, fmt.Errorf("%q after the value: want ttl=D or expires-at=T", f)
 }

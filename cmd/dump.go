@@ -17,6 +17,7 @@ type dumpOptions struct {
 	prefix   string
 	keysOnly bool
 	wal      bool
+	null     bool
 }
 
 var dumpFormats = []string{"table", "json", "jsonl", "tsv"}
@@ -33,9 +34,19 @@ terminal, jsonl otherwise):
   table  a table for people (binary values summarised)
   json   one JSON array of {"key", "value", "expires_at"} objects
   jsonl  one such object per line; kv load reads it back
-  tsv    key<TAB>value per line, with \\ \t \n \r and \xHH escapes
+  tsv    key<TAB>value per line, with \\ \t \n \r and \xHH escapes, and a
+         third field, the expiry (RFC 3339), for a key that expires
 In json and jsonl, a key or value that is not valid UTF-8 is written as
-key_base64 / value_base64 instead, so binary data round-trips exactly.
+key_base64 / value_base64 instead, so binary data round-trips exactly;
+with --base64 every key and value is, so that every record has one shape
+(jq -r .value_base64 | base64 -d works on any). kv load reads json, jsonl
+and tsv back, expiries included. -0 (--null) ends each jsonl or tsv record
+with a NUL byte instead of a newline.
+
+JSON output, across kv: a command that writes records as they come (dump
+--format jsonl, get of several keys, watch) writes one object a line; a
+command that writes one answer (dump --format json, stats, verify and
+repair with --format json) writes one indented document.
 
 --wal prints the physical log instead, record by record: file, offset,
 sequence number, operation, key, value length and checksum status, and
@@ -53,6 +64,9 @@ where a torn tail starts. It exits 4 if it meets corruption.`,
 			if o.wal {
 				return a.dumpWAL(format)
 			}
+			if o.null && format != "jsonl" && format != "tsv" {
+				return usagef("-0 ends jsonl and tsv records; the %s format has none", format)
+			}
 			return a.dump(&o, format)
 		}),
 	}
@@ -61,6 +75,8 @@ where a torn tail starts. It exits 4 if it meets corruption.`,
 	f.BoolVar(&o.keysOnly, "keys-only", false, "print keys without values")
 	f.String("format", "", "output format: table, json, jsonl or tsv")
 	f.BoolVar(&o.wal, "wal", false, "print the physical log record by record")
+	f.BoolVar(&a.base64, "base64", false, "json, jsonl: write every key and value in base64 (key_base64, value_base64)")
+	f.BoolVarP(&o.null, "null", "0", false, "jsonl, tsv: end each record with a NUL byte instead of a newline")
 	c.MarkFlagsMutuallyExclusive("wal", "prefix")
 	c.MarkFlagsMutuallyExclusive("wal", "keys-only")
 	_ = c.RegisterFlagCompletionFunc("prefix", a.completePrefix)
@@ -77,6 +93,10 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 	w := bufio.NewWriterSize(a.stdout, 64<<10)
 	var rows [][]string
 	first := true
+	end := byte('\n')
+	if o.null {
+		end = 0
+	}
 	if format == "json" {
 		w.WriteString("[")
 	}
@@ -93,10 +113,14 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 			if !o.keysOnly {
 				w.WriteByte('\t')
 				w.WriteString(escapeTSV(e.Value))
+				if !e.ExpiresAt.IsZero() {
+					w.WriteByte('\t')
+					w.WriteString(e.ExpiresAt.UTC().Format(time.RFC3339Nano))
+				}
 			}
-			w.WriteByte('\n')
+			w.WriteByte(end)
 		default:
-			b, err := json.Marshal(newJSONEntry(e.Key, e.Value, !o.keysOnly, e.ExpiresAt, e.Rev))
+			b, err := json.Marshal(a.newJSONEntry(e.Key, e.Value, !o.keysOnly, e.ExpiresAt, e.Rev))
 			if err != nil {
 				return err
 			}
@@ -108,7 +132,7 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 			}
 			w.Write(b)
 			if format == "jsonl" {
-				w.WriteByte('\n')
+				w.WriteByte(end)
 			}
 		}
 		first = false

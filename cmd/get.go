@@ -92,7 +92,7 @@ kv get then exits 1 after printing the others.`,
 			case rev:
 				v = strconv.AppendUint(nil, e.Rev, 10)
 			case format == "json":
-				if v, err = json.Marshal(newJSONEntry(e.Key, e.Value, true, e.ExpiresAt, e.Rev)); err != nil {
+				if v, err = json.Marshal(a.newJSONEntry(e.Key, e.Value, true, e.ExpiresAt, e.Rev)); err != nil {
 					return err
 				}
 			}
@@ -106,6 +106,7 @@ kv get then exits 1 after printing the others.`,
 	c.Flags().BoolVarP(&noNewline, "no-newline", "n", false, "do not print a newline after the value")
 	c.Flags().BoolVar(&rev, "rev", false, "print the key's modification revision instead of its value")
 	c.Flags().StringVar(&format, "format", "raw", "output format: raw (the value's bytes) or json (key, value, expiry and revision)")
+	c.Flags().BoolVar(&a.base64, "base64", false, "json: write the key and value in base64 (key_base64, value_base64), whatever they hold")
 	return c
 }
 
@@ -127,7 +128,7 @@ func (a *app) getMany(keys []string) (err error) {
 		if err != nil {
 			return err
 		}
-		line, err := json.Marshal(newJSONEntry(e.Key, e.Value, true, e.ExpiresAt, e.Rev))
+		line, err := json.Marshal(a.newJSONEntry(e.Key, e.Value, true, e.ExpiresAt, e.Rev))
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,13 +29,20 @@ func (a *app) newLoadCmd() *cobra.Command {
 	var format string
 	var batchBytes int
 	c := &cobra.Command{
-		Use:   "load",
-		Short: "Import what kv dump wrote (jsonl or tsv) from stdin",
-		Long: `Read records from standard input in the jsonl that kv dump --format jsonl
-writes (binary values in value_base64 included, expiry kept) or, with
---format tsv, its tsv, and store them in large atomic batches with one
-fsync each. kv dump --format jsonl | kv load -d other reproduces a store:
-both then have the same digest (kv verify).
+		Use:   "load [FILE | -]",
+		Short: "Import what kv dump wrote, in any of its formats",
+		Long: `Read the records kv dump wrote from FILE, or standard input (no FILE, or
+-), and store them in large atomic batches with one fsync each. kv dump |
+kv load -d other reproduces a store whatever the dump's format: both then
+have the same digest (kv verify).
+
+kv load reads each format kv dump writes for machines, and tells them
+apart by the first line unless --format says which: jsonl (an object a
+line), json (one array of those objects) and tsv (KEY, a tab, VALUE, and
+for a key that expires a tab and its expiry). Binary keys and values
+(key_base64, value_base64, tsv's \xHH escapes) and expiries come back as
+they were; a record whose expiry has passed is skipped. The table format
+is for people and is refused, saying so.
 
 Input that fits in one batch (--batch-bytes, default 64 MiB) is all or
 nothing: a malformed line stops kv load with its line number before
@@ -44,27 +52,92 @@ were stored before it. The next batch is read while one is stored, so
 memory stays bounded by twice the batch size whatever the input's size.
 A progress bar is drawn on stderr when stderr is a terminal and the
 input is large; otherwise stderr stays quiet.`,
-		Example: `  kv dump --format jsonl | kv load -d /tmp/copy
-  kv load --format tsv < data.tsv`,
-		Args: cobra.NoArgs,
+		Example: `  kv dump | kv load -d /tmp/copy
+  kv load backup.jsonl
+  kv load --format tsv - < data.tsv`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			if format != "jsonl" && format != "tsv" {
-				return usagef("unknown format %q (want jsonl or tsv)", format)
+			if format != "" && !slices.Contains(loadFormats, format) {
+				return usagef("unknown format %q (want %s)", format, strings.Join(loadFormats, ", "))
 			}
 			if batchBytes <= 0 {
 				return usagef("--batch-bytes must be positive")
 			}
-			return a.load(format, batchBytes)
+			in, closeIn, err := a.inputFile(args)
+			if err != nil {
+				return err
+			}
+			defer closeIn()
+			return a.load(in, format, batchBytes)
 		}),
 	}
-	c.Flags().StringVar(&format, "format", "jsonl", "input format: jsonl or tsv")
+	c.Flags().StringVar(&format, "format", "", "input format: jsonl, json or tsv (default: told from the first line)")
 	c.Flags().IntVar(&batchBytes, "batch-bytes", 64<<20, "bytes of input per atomic batch")
-	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"jsonl", "tsv"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(loadFormats, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
 
-func (a *app) load(format string, batchBytes int) (err error) {
-	in, size := a.stdin, inputSize(a.stdin)
+// loadFormats are the dump formats kv load reads.
+var loadFormats = []string{"jsonl", "json", "tsv"}
+
+// inputFile opens the FILE argument of kv load and kv batch (standard
+// input when there is none, or it is -).
+func (a *app) inputFile(args []string) (io.Reader, func(), error) {
+	if len(args) == 0 || args[0] == "-" {
+		return a.stdin, func() {}, nil
+	}
+	f, err := os.Open(args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// detectFormat tells kv dump's formats apart by the first line that is
+// not blank: a tab only tsv has raw (JSON escapes it), then the first
+// byte of a JSON line or document.
+func detectFormat(br *bufio.Reader) (string, error) {
+	for n := 1; ; {
+		p, err := br.Peek(n)
+		b := bytes.TrimLeft(p, " \r\n")
+		if nl := bytes.IndexByte(b, '\n'); nl >= 0 || err != nil || len(p) == br.Size() {
+			if nl >= 0 {
+				b = b[:nl]
+			}
+			switch {
+			case len(b) == 0 && len(p) < br.Size():
+				return "jsonl", nil // no records at all
+			case bytes.IndexByte(b, '\t') >= 0:
+				return "tsv", nil
+			case b[0] == '{':
+				return "jsonl", nil
+			case b[0] == '[':
+				return "json", nil
+			case b[0] == '+' || b[0] == '|' || bytes.HasPrefix(b, []byte("┌")):
+				return "", usagef("the input is kv dump's table, which is for people: dump with --format jsonl, json or tsv to load")
+			}
+			return "", usagef("cannot tell the input's format from its first line (%q): give --format jsonl, json or tsv", truncateText(string(b), 40))
+		}
+		n = len(p) + 1
+	}
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func (a *app) load(in io.Reader, format string, batchBytes int) (err error) {
+	size := inputSize(in)
+	if format == "" {
+		br := bufio.NewReaderSize(in, 64<<10)
+		if format, err = detectFormat(br); err != nil {
+			return err
+		}
+		in = br
+	}
 	if bar := a.progress(size); bar != nil {
 		r := progressbar.NewReader(in, bar)
 		in = &r
@@ -264,55 +337,22 @@ func (p *loadParser) parse(in io.Reader, format string, batchBytes, maxOps int, 
 		return
 	}
 	line := 0
-	var scratch []byte
 	fail := func(format string, args ...any) {
 		p.send(&loadChunk{err: &loadError{line: line, msg: fmt.Sprintf(format, args...)}})
 	}
-	sc := lineScanner(in)
-	for sc.Scan() {
-		line++
-		text := bytes.TrimRight(sc.Bytes(), "\r")
-		if len(bytes.TrimSpace(text)) == 0 {
-			continue
-		}
-		var key, value []byte
-		var exp time.Time
-		if format == "jsonl" {
-			var derr error
-			if key, value, exp, derr = decodeJSONLine(text, &scratch); derr != nil {
-				fail("%v", derr)
-				return
-			}
-		} else {
-			k, v, ok := strings.Cut(string(text), "\t")
-			if !ok {
-				fail("no tab between key and value")
-				return
-			}
-			var derr error
-			if key, derr = unescapeTSV(k); derr != nil {
-				fail("key: %v", derr)
-				return
-			}
-			if strings.Contains(v, "\t") {
-				fail("a raw tab in the value (kv dump writes a tab as \\t)")
-				return
-			}
-			if value, derr = unescapeTSV(v); derr != nil {
-				fail("value: %v", derr)
-				return
-			}
-		}
+	// add adds one record to the batch and hands the batch over when it
+	// is full; false means stop (a bad record, or the parser stopped).
+	add := func(key, value []byte, exp time.Time) bool {
 		if len(key) == 0 {
 			fail("empty key")
-			return
+			return false
 		}
 		if len(key) > kv.MaxKeySize || len(value) > kv.MaxValueSize {
 			fail("key or value above the limits (%d, %d bytes)", kv.MaxKeySize, kv.MaxValueSize)
-			return
+			return false
 		}
 		if !exp.IsZero() && !exp.After(now()) {
-			continue // already expired: nothing to import
+			return true // already expired: nothing to import
 		}
 		start := len(c.arena)
 		c.arena = append(c.arena, key...)
@@ -325,11 +365,45 @@ func (p *loadParser) parse(in io.Reader, format string, batchBytes, maxOps int, 
 		}
 		if len(c.arena) >= batchBytes || (maxOps > 0 && c.batch.Len() >= maxOps) {
 			if !p.send(c) {
-				return
+				return false
 			}
 			if c = p.next(); c == nil {
-				return
+				return false
 			}
+		}
+		return true
+	}
+	if format == "json" {
+		if !parseJSONDocument(in, &line, fail, add) {
+			return
+		}
+		if c.batch.Len() > 0 {
+			p.send(c)
+		}
+		return
+	}
+	var scratch []byte
+	sc := lineScanner(in)
+	for sc.Scan() {
+		line++
+		text := bytes.TrimRight(sc.Bytes(), "\r")
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		var key, value []byte
+		var exp time.Time
+		var derr error
+		if format == "jsonl" {
+			key, value, exp, derr = decodeJSONLine(text, &scratch)
+		} else {
+			key, value, exp, derr = decodeTSVLine(text)
+		}
+		if derr != nil {
+			fail("%v", derr)
+			return
+		}
+		if !add(key, value, exp) {
+			return
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -344,6 +418,106 @@ func (p *loadParser) parse(in io.Reader, format string, batchBytes, maxOps int, 
 	if c.batch.Len() > 0 {
 		p.send(c)
 	}
+}
+
+// decodeTSVLine decodes a line of kv dump --format tsv: KEY, a tab,
+// VALUE, and for a key that expires a tab and its expiry (RFC 3339).
+func decodeTSVLine(text []byte) (key, value []byte, exp time.Time, err error) {
+	fields := strings.Split(string(text), "\t")
+	switch len(fields) {
+	case 1:
+		return nil, nil, exp, errors.New("no tab between key and value")
+	case 2, 3:
+	default:
+		return nil, nil, exp, errors.New("more than three fields (kv dump writes a tab in a value as \\t)")
+	}
+	if key, err = unescapeTSV(fields[0]); err != nil {
+		return nil, nil, exp, fmt.Errorf("key: %v", err)
+	}
+	if value, err = unescapeTSV(fields[1]); err != nil {
+		return nil, nil, exp, fmt.Errorf("value: %v", err)
+	}
+	if len(fields) == 3 {
+		if exp, err = time.Parse(time.RFC3339Nano, fields[2]); err != nil {
+			return nil, nil, exp, fmt.Errorf("a third field %q that is not an expiry (kv dump writes an expiry in RFC 3339, and a tab in a value as \\t)", fields[2])
+		}
+	}
+	return key, value, exp, nil
+}
+
+// parseJSONDocument reads the JSON document kv dump --format json writes
+// (an array of the objects jsonl has one a line), one element at a time,
+// so memory stays bounded. *line is the line of the element being read.
+func parseJSONDocument(in io.Reader, line *int, fail func(string, ...any), add func(key, value []byte, exp time.Time) bool) bool {
+	lc := &lineCounter{r: in}
+	dec := json.NewDecoder(lc)
+	dec.DisallowUnknownFields()
+	at := func() int { return lc.lineAt(dec.InputOffset()) }
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('[') {
+		*line = at()
+		fail("a JSON document must be an array of objects, as kv dump --format json writes")
+		return false
+	}
+	for dec.More() {
+		var e jsonEntry
+		*line = at() + 1
+		if err := dec.Decode(&e); err != nil {
+			fail("malformed JSON: %v", err)
+			return false
+		}
+		key, value, exp, err := e.decode()
+		if err != nil {
+			fail("%v", err)
+			return false
+		}
+		if !add(key, value, exp) {
+			return false
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		*line = at()
+		fail("malformed JSON: the array does not end")
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		*line = at()
+		fail("malformed JSON: text after the document")
+		return false
+	}
+	return true
+}
+
+// lineCounter counts the newlines read through it, so that a decoder's
+// offset can be told as a line number.
+type lineCounter struct {
+	r     io.Reader
+	read  int64
+	lines []int64 // offsets of the newlines seen
+	base  int     // newlines dropped from the front of lines
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			c.lines = append(c.lines, c.read+int64(i))
+		}
+	}
+	c.read += int64(n)
+	// Only newlines near the decoder's position matter; keep the slice
+	// from growing with the input.
+	if len(c.lines) > 1<<16 {
+		c.base += len(c.lines) - 1<<15
+		c.lines = append(c.lines[:0], c.lines[len(c.lines)-1<<15:]...)
+	}
+	return n, err
+}
+
+// lineAt is the 1-based line of offset off.
+func (c *lineCounter) lineAt(off int64) int {
+	n, _ := slices.BinarySearch(c.lines, off)
+	return c.base + n + 1
 }
 
 // progress returns a progress bar when stderr is a terminal and the input

@@ -139,6 +139,17 @@ type jsonEntry struct {
 	ModRevision uint64 `json:"mod_revision,omitempty"`
 }
 
+// textOrBase64 is how JSON output spells a key or value: as text when it
+// is UTF-8, else in base64, or always in base64 with --base64 (one shape
+// for every record, as consul's -base64).
+func (a *app) textOrBase64(b []byte) (text, b64 *string) {
+	if a.base64 {
+		s := base64.StdEncoding.EncodeToString(b)
+		return nil, &s
+	}
+	return textOrBase64(b)
+}
+
 func textOrBase64(b []byte) (text, b64 *string) {
 	if utf8.Valid(b) {
 		s := string(b)
@@ -148,11 +159,11 @@ func textOrBase64(b []byte) (text, b64 *string) {
 	return nil, &s
 }
 
-func newJSONEntry(key, value []byte, withValue bool, exp time.Time, rev uint64) jsonEntry {
+func (a *app) newJSONEntry(key, value []byte, withValue bool, exp time.Time, rev uint64) jsonEntry {
 	e := jsonEntry{ModRevision: rev}
-	e.Key, e.KeyBase64 = textOrBase64(key)
+	e.Key, e.KeyBase64 = a.textOrBase64(key)
 	if withValue {
-		e.Value, e.ValueBase64 = textOrBase64(value)
+		e.Value, e.ValueBase64 = a.textOrBase64(value)
 	}
 	if !exp.IsZero() {
 		e.ExpiresAt = exp.UTC().Format(time.RFC3339Nano)

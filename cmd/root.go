@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +37,11 @@ type app struct {
 	// dirFlag is the --dir flag, to tell a dir given on the command line
 	// from one read from the config file.
 	dirFlag *pflag.Flag
-	// args are the arguments Main was given, which kv hands to kv-etcd.
+	// base64 is --base64 of the commands that write JSON: every key and
+	// value in base64.
+	base64 bool
+	// args are the arguments Main was given, which kv hands to kv-etcd: a
+	// copy, as Cobra writes into the slice it parses.
 	args []string
 	// remote opens stores on a cluster: set in kv-etcd, nil in kv.
 	remote backend.Opener
@@ -73,7 +78,7 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, now func
 	if f, ok := stdout.(*os.File); ok {
 		out.closed = stdoutWasClosed(f)
 	}
-	a := &app{v: viper.New(), stdin: stdin, stdout: out, rawStdout: stdout, stderr: stderr, now: now, args: args, remote: remote}
+	a := &app{v: viper.New(), stdin: stdin, stdout: out, rawStdout: stdout, stderr: stderr, now: now, args: slices.Clone(args), remote: remote}
 	root := a.newRoot(args)
 	root.SetArgs(dataArgs(root, args))
 	root.SetIn(stdin)

@@ -80,6 +80,12 @@ func (a *app) verify() (*inspect.Report, error) {
 }
 
 func (a *app) printReport(rep *inspect.Report, format string) error {
+	if rep.Digest != "" {
+		// One spelling of the digest in every output: sha256:HEX.
+		r := *rep
+		r.Digest = "sha256:" + rep.Digest
+		rep = &r
+	}
 	w := bufio.NewWriter(a.stdout)
 	if format == "json" {
 		b, err := json.MarshalIndent(rep, "", "  ")
@@ -108,7 +114,7 @@ func (a *app) printReport(rep *inspect.Report, format string) error {
 		fmt.Fprintf(w, "warning: %s\n", n)
 	}
 	if rep.Digest != "" {
-		fmt.Fprintf(w, "keys: %d\ndigest: sha256:%s\n", rep.Keys, rep.Digest)
+		fmt.Fprintf(w, "keys: %d\ndigest: %s\n", rep.Keys, rep.Digest)
 	}
 	if rep.OK() {
 		fmt.Fprintf(w, "ok: no problems in %s\n", rep.Dir)

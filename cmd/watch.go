@@ -43,7 +43,8 @@ func (a *app) newWatchCmd() *cobra.Command {
   {"event":"delete","key":"k","revision":8}
   {"event":"expire","key":"k","revision":8}
 
-A key or value that is not UTF-8 is written as key_base64 or value_base64.
+A key or value that is not UTF-8 is written as key_base64 or value_base64;
+with --base64 every one is, so every line has one shape.
 "revision" is the revision of the write; an expiry takes none, and shows
 the store's revision when it was seen. Each batch is reported whole, in
 revision order; a write interrupted by a crash is never reported.
@@ -130,6 +131,7 @@ shows as etcd reports it: a "delete" of each key it held.`,
 	f.StringVar(&prefix, "prefix", "", "watch every key that starts with this prefix")
 	f.Uint64Var(&from, "rev", 0, "first replay the changes from this revision on")
 	f.Var(durationValue{&poll}, "poll", "read the store at least this often (default 1s)")
+	f.BoolVar(&a.base64, "base64", false, "write every key and value in base64 (key_base64, value_base64)")
 	return c
 }
 
@@ -164,9 +166,9 @@ func (a *app) watchSource(poll time.Duration) (coord.Source, error) {
 
 func (a *app) printEvent(ev coord.Event) error {
 	e := watchEvent{Event: ev.Type, Revision: ev.Rev}
-	e.Key, e.KeyBase64 = textOrBase64(ev.Key)
+	e.Key, e.KeyBase64 = a.textOrBase64(ev.Key)
 	if ev.Type == coord.Put {
-		e.Value, e.ValueBase64 = textOrBase64(ev.Value)
+		e.Value, e.ValueBase64 = a.textOrBase64(ev.Value)
 	}
 	line, err := marshalLine(e)
 	if err != nil {
