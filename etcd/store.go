@@ -76,6 +76,9 @@ func (Opener) Open(c backend.Cluster, readOnly bool) (backend.Store, error) {
 		Logger: zap.NewNop(),
 	})
 	if err != nil {
+		if aerr := authError(err); aerr != nil {
+			return nil, aerr
+		}
 		return nil, unreachable(c, err)
 	}
 	s := &store{cli: cli, c: c, readOnly: readOnly, leases: map[clientv3.LeaseID]time.Time{}}
@@ -90,6 +93,22 @@ func (Opener) Open(c backend.Cluster, readOnly bool) (backend.Store, error) {
 	}
 	s.rev = resp.Header.Revision
 	return s, nil
+}
+
+// authError says what to do about etcd's authentication errors (nil for
+// any other error).
+func authError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, rpctypes.ErrGRPCUserEmpty), errors.Is(err, rpctypes.ErrUserEmpty), strings.Contains(err.Error(), rpctypes.ErrUserEmpty.Error()):
+		return fmt.Errorf("etcd requires a user: give --user, with the password in KV_PASSWORD or --password-file (%v)", err)
+	case errors.Is(err, rpctypes.ErrGRPCAuthFailed), errors.Is(err, rpctypes.ErrAuthFailed), strings.Contains(err.Error(), rpctypes.ErrAuthFailed.Error()):
+		return fmt.Errorf("etcd refused the user name or password (--user, KV_PASSWORD or --password-file): %v", err)
+	case errors.Is(err, rpctypes.ErrGRPCPermissionDenied), errors.Is(err, rpctypes.ErrPermissionDenied), strings.Contains(err.Error(), rpctypes.ErrPermissionDenied.Error()):
+		return fmt.Errorf("etcd denied the user this operation (its roles do not grant it): %v", err)
+	}
+	return nil
 }
 
 // ErrUnreachable is wrapped by the error of an Open that reached no
@@ -116,6 +135,9 @@ func (s *store) ctx() (context.Context, context.CancelFunc) {
 
 // wrap turns etcd's errors into what kv's exit codes mean, with what to do.
 func (s *store) wrap(err error) error {
+	if aerr := authError(err); aerr != nil {
+		return aerr
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -424,16 +446,17 @@ func (s *store) pagesOne(prefix, key []byte, found *[]byte) error {
 	return nil
 }
 
-// Digest is the SHA-256 of every live key and value, each length-prefixed,
-// in key order, at one revision: equal for equal contents, as the local
-// digest is (though the two are computed differently and never compare).
+// Digest is kv.DB.Digest's digest, computed the same way at one
+// revision: the SHA-256 of each live key and value in key order, each
+// after its uvarint length. Equal contents give equal digests on either
+// backend.
 func (s *store) Digest() (string, error) {
 	h := sha256.New()
-	var n [8]byte
+	var buf []byte
 	err := s.pages(nil, nil, false, func(_ context.Context, kv *mvccpb.KeyValue) error {
 		for _, p := range [][]byte{kv.Key, kv.Value} {
-			binary.BigEndian.PutUint64(n[:], uint64(len(p)))
-			h.Write(n[:])
+			buf = binary.AppendUvarint(buf[:0], uint64(len(p)))
+			h.Write(buf)
 			h.Write(p)
 		}
 		return nil

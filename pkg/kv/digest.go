@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 )
 
-// Digest returns the SHA-256 of the live contents in a canonical encoding
-// (for each live key in order: key length, key, value length, value,
-// expiry), as hex. Two stores with the same live contents have the same
-// digest, whatever their histories.
+// Digest returns the SHA-256 of the live keys and values in a canonical
+// encoding (for each live key in order: uvarint key length, key, uvarint
+// value length, value), as hex. Two stores with the same live keys and
+// values have the same digest, whatever their histories and on whatever
+// backend: the etcd backend computes the same. Expiries are left out, as
+// revisions are: a lease's time cannot equal a local expiry exactly.
 func (db *DB) Digest() (string, error) {
 	h := sha256.New()
 	var buf []byte
@@ -19,11 +21,6 @@ func (db *DB) Digest() (string, error) {
 		buf = binary.AppendUvarint(buf, uint64(len(e.Value)))
 		h.Write(buf)
 		h.Write(e.Value)
-		var exp int64
-		if !e.ExpiresAt.IsZero() {
-			exp = expiryNanos(e.ExpiresAt)
-		}
-		h.Write(binary.LittleEndian.AppendUint64(buf[:0], uint64(exp)))
 		return nil
 	})
 	if err != nil {
