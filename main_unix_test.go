@@ -8,21 +8,11 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
 	"github.com/kvtool/kv/cmd"
 )
 
 func init() {
 	helperCommands["kvumask"] = runWithUmask
-	// mkfifo PATH: make a named pipe (for the scripts that put one where
-	// a store file belongs).
-	scriptCommands["mkfifo"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		if len(args) != 1 {
-			ts.Fatalf("usage: mkfifo PATH")
-		}
-		ts.Check(syscall.Mkfifo(ts.MkAbs(args[0]), 0o600))
-	}
 }
 
 // runWithUmask is `kvumask MASK ARGS...`: kv ARGS run under the umask MASK

@@ -2,7 +2,6 @@ package etcd_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/kvtool/kv/cmd"
 	"github.com/kvtool/kv/etcd"
+	"github.com/kvtool/kv/internal/scripttest"
 )
 
 // TestMain makes this test binary kv, kv-etcd and exitcode for the
@@ -26,30 +26,12 @@ import (
 // the installed binaries do.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"kv":       func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
-		"kv-etcd":  func() { os.Exit(cmd.MainCluster(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, etcd.Opener{})) },
-		"exitcode": exitCode,
+		"kv":           func() { os.Exit(cmd.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"kv-etcd":      func() { os.Exit(cmd.MainCluster(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, etcd.Opener{})) },
+		"exitcode":     scripttest.ExitCode,
+		"stdoutto":     func() { scripttest.RunWithStdout(true) },
+		"stdoutclosed": func() { scripttest.RunWithStdout(false) },
 	})
-}
-
-// exitCode is `exitcode N PROG [ARGS...]`: exit 0 when PROG exits N.
-func exitCode() {
-	want, _ := strconv.Atoi(os.Args[1])
-	c := exec.Command(os.Args[2], os.Args[3:]...)
-	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-	got := 0
-	if err := c.Run(); err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) {
-			fmt.Fprintln(os.Stderr, "exitcode:", err)
-			os.Exit(1)
-		}
-		got = ee.ExitCode()
-	}
-	if got != want {
-		fmt.Fprintf(os.Stderr, "exitcode: %s exited with status %d, want %d\n", os.Args[2], got, want)
-		os.Exit(1)
-	}
 }
 
 // freePort returns a TCP port nothing listens on now.
@@ -221,6 +203,26 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// etcdauth USER PASSWORD: add USER with the root role and
+			// turn authentication on.
+			"etcdauth": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: etcdauth USER PASSWORD")
+				}
+				cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ts.Value("etcd").([]*member)[0].client}, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+				ts.Check(err)
+				defer cli.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_, err = cli.UserAdd(ctx, args[0], args[1])
+				ts.Check(err)
+				_, err = cli.RoleAdd(ctx, "root")
+				ts.Check(err)
+				_, err = cli.UserGrantRole(ctx, args[0], "root")
+				ts.Check(err)
+				_, err = cli.AuthEnable(ctx)
+				ts.Check(err)
+			},
 			// etcd stop|start [N|follower]: stop the script's member N
 			// (default 1) as a crash would, or start it again on the
 			// same ports and data. Member N's URL is $ETCDN. "etcd
@@ -279,4 +281,54 @@ func follower(ts *testscript.TestScript, ms []*member) {
 		}
 	}
 	ts.Fatalf("no member is a follower")
+}
+
+// sharedScripts are the main module's behaviour scripts that run against
+// both backends, so that the two cannot drift: each runs here against a
+// fresh etcd, where its -d is ignored, as the endpoints take over. A
+// line that differs on etcd is under [etcd] or [!etcd] (revisions start
+// at 2 on etcd, the engine's log and lock exist only locally). Scripts
+// that pin expiry times with the test clock (KV_NOW) stay local: a
+// lease counts down in real seconds.
+var sharedScripts = []string{
+	"args_flag_like", "del_if_value", "del_missing", "del_multiple",
+	"del_prefix", "del_removes", "dump_prefix",
+	"get_many", "get_missing", "incr_counter",
+	"incr_dashdash", "incr_not_integer", "incr_overflow", "keys_prefix",
+	"load_malformed", "load_rejects_ambiguous", "quiet_clean_no", "set_empty_key",
+	"set_empty_value", "set_get_basic", "set_if_absent", "set_if_value",
+	"set_stdin_binary", "set_stdin_dash", "set_stdin_newlines",
+	"set_value_file", "set_value_spaces", "stdout_write_error", "ttl_no_expiry",
+}
+
+// TestSharedScripts runs sharedScripts against etcd.
+func TestSharedScripts(t *testing.T) {
+	bin := etcdServer(t)
+	var files []string
+	for _, name := range sharedScripts {
+		files = append(files, filepath.Join("..", "testscripts", name+".txtar"))
+	}
+	testscript.Run(t, testscript.Params{
+		Files:               files,
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			ms, err := startCluster(bin, env.WorkDir, 1)
+			if err != nil {
+				return err
+			}
+			env.Defer(ms[0].stop)
+			env.Setenv("KV_ENDPOINTS", ms[0].client)
+			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
+			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "data"))
+			return nil
+		},
+		Cmds: scripttest.Commands,
+		Condition: func(cond string) (bool, error) {
+			if cond == "etcd" {
+				return true, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+	})
 }
