@@ -2,7 +2,14 @@ package etcd_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -66,6 +73,9 @@ type member struct {
 	initialCluster string
 	cmd            *exec.Cmd
 	log            *os.File
+	// tls, when set, serves clients over TLS and requires their
+	// certificates.
+	tls *testPKI
 }
 
 // newMember gives a member free ports in dir.
@@ -94,10 +104,15 @@ func (m *member) start() error {
 
 // launch starts the member's process.
 func (m *member) launch() error {
-	c := exec.Command(m.bin, "--data-dir", filepath.Join(m.dir, m.name+"-data"), "--name", m.name,
+	args := []string{"--data-dir", filepath.Join(m.dir, m.name+"-data"), "--name", m.name,
 		"--listen-client-urls", m.client, "--advertise-client-urls", m.client,
 		"--listen-peer-urls", m.peer, "--initial-advertise-peer-urls", m.peer,
-		"--initial-cluster", m.initialCluster)
+		"--initial-cluster", m.initialCluster}
+	if m.tls != nil {
+		args = append(args, "--cert-file", m.tls.serverCert, "--key-file", m.tls.serverKey,
+			"--trusted-ca-file", m.tls.ca, "--client-cert-auth")
+	}
+	c := exec.Command(m.bin, args...)
 	logPath := filepath.Join(m.dir, m.name+".log")
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -119,7 +134,8 @@ func (m *member) ready() error {
 	// while, so the bound is generous.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		conn, err := net.DialTimeout("tcp", m.client[len("http://"):], time.Second)
+		_, host, _ := strings.Cut(m.client, "://")
+		conn, err := net.DialTimeout("tcp", host, time.Second)
 		if err == nil {
 			conn.Close()
 			return nil
@@ -175,7 +191,9 @@ func startCluster(bin, dir string, n int) ([]*member, error) {
 }
 
 // TestScripts runs each script against a fresh one-member etcd (three
-// members for a script named cluster_*), with KV_ENDPOINTS naming them.
+// members for a script named cluster_*; one that serves TLS and requires
+// client certificates, made in $WORK, for tls_*), with KV_ENDPOINTS
+// naming them.
 func TestScripts(t *testing.T) {
 	bin := etcdServer(t)
 	testscript.Run(t, testscript.Params{
@@ -185,7 +203,13 @@ func TestScripts(t *testing.T) {
 			if strings.HasPrefix(filepath.Base(env.WorkDir), "script-cluster") {
 				n = 3
 			}
-			ms, err := startCluster(bin, env.WorkDir, n)
+			var ms []*member
+			var err error
+			if strings.HasPrefix(filepath.Base(env.WorkDir), "script-tls") {
+				ms, err = startTLSMember(bin, env.WorkDir)
+			} else {
+				ms, err = startCluster(bin, env.WorkDir, n)
+			}
 			if err != nil {
 				return err
 			}
@@ -202,7 +226,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".data"))
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		Cmds: withSharedCommands(map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// etcdauth USER PASSWORD: add USER with the root role and
 			// turn authentication on.
 			"etcdauth": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -255,7 +279,7 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("usage: etcd stop|start [N]")
 				}
 			},
-		},
+		}),
 	})
 }
 
@@ -331,4 +355,100 @@ func TestSharedScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+// testPKI is a CA and the certificates it signed, as PEM files.
+type testPKI struct {
+	ca, serverCert, serverKey, clientCert, clientKey string
+}
+
+// startTLSMember starts a one-member cluster serving clients over TLS
+// with certificates it makes in dir: ca.pem, client.pem, client-key.pem.
+func startTLSMember(bin, dir string) ([]*member, error) {
+	pki, err := writeTestPKI(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMember(bin, dir, "m1")
+	if err != nil {
+		return nil, err
+	}
+	m.client = "https" + strings.TrimPrefix(m.client, "http")
+	m.tls = pki
+	if err := m.start(); err != nil {
+		return nil, err
+	}
+	return []*member{m}, nil
+}
+
+// writeTestPKI makes a CA, a server certificate for 127.0.0.1 and a
+// client certificate, and writes them into dir.
+func writeTestPKI(dir string) (*testPKI, error) {
+	newKey := func() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }
+	write := func(name, kind string, der []byte) (string, error) {
+		p := filepath.Join(dir, name)
+		return p, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600)
+	}
+	writeKey := func(name string, k *ecdsa.PrivateKey) (string, error) {
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			return "", err
+		}
+		return write(name, "EC PRIVATE KEY", der)
+	}
+	now := time.Now()
+	caKey, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kv test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, err
+	}
+	pki := &testPKI{}
+	if pki.ca, err = write("ca.pem", "CERTIFICATE", caDER); err != nil {
+		return nil, err
+	}
+	leaf := func(serial int64, name string, usage x509.ExtKeyUsage, certFile, keyFile string) (string, string, error) {
+		k, err := newKey()
+		if err != nil {
+			return "", "", err
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage, x509.ExtKeyUsageClientAuth},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
+		if err != nil {
+			return "", "", err
+		}
+		c, err := write(certFile, "CERTIFICATE", der)
+		if err != nil {
+			return "", "", err
+		}
+		kf, err := writeKey(keyFile, k)
+		return c, kf, err
+	}
+	if pki.serverCert, pki.serverKey, err = leaf(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, "server.pem", "server-key.pem"); err != nil {
+		return nil, err
+	}
+	if pki.clientCert, pki.clientKey, err = leaf(3, "kv", x509.ExtKeyUsageClientAuth, "client.pem", "client-key.pem"); err != nil {
+		return nil, err
+	}
+	return pki, nil
+}
+
+// withSharedCommands adds the main module's script commands to cmds.
+func withSharedCommands(cmds map[string]func(ts *testscript.TestScript, neg bool, args []string)) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	for name, c := range scripttest.Commands {
+		cmds[name] = c
+	}
+	return cmds
 }
