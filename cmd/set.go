@@ -47,6 +47,9 @@ midnight UTC). A time in the past stores a value that has already expired:
 the key reads as absent, as after kv del. Expiries are kept to the
 nanosecond up to 2262-04-11T23:47:16Z; a later one (9999-12-31 as
 "never") is kept as that instant, and kv ttl and kv dump show it so.
+On etcd (--endpoints) an expiry is a lease of whole seconds, rounded up;
+the writes of one command that expire at the same time share one lease,
+and etcd deletes the key when it runs out.
 
 Conditional writes: --if-absent writes only when KEY has no value;
 --if-value OLD writes only when the current value is exactly OLD; --if-rev N

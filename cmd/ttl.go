@@ -18,7 +18,8 @@ func (a *app) newTTLCmd() *cobra.Command {
 		Long: `Print how long KEY has left before it expires (as 1m30s, or whole seconds
 with --seconds). A live key never prints 0: under a second left prints in
 milliseconds (1 with --seconds). Exits 1 when the key is missing or never
-expires.`,
+expires. On etcd (--endpoints) it is the remaining time to live of the
+key's lease, which etcd counts in whole seconds.`,
 		Example: `  kv set --ttl 90s session:42 active
   kv ttl session:42             # 1m30s
   kv ttl --seconds session:42   # 90`,
