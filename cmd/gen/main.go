@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/kvtool/kv/cmd"
 )
@@ -13,14 +14,20 @@ import (
 func main() {
 	completions := flag.String("completions", "completions", "directory for the completion scripts")
 	man := flag.String("man", "man", "directory for the man pages")
+	version := flag.String("version", "", "version for the man pages' header (a release's)")
+	date := flag.String("date", "", "date for the man pages' header (a release's)")
 	flag.Parse()
-	if err := run(*completions, *man); err != nil {
+	// A release passes its commit date (RFC 3339); a page shows the day.
+	if t, err := time.Parse(time.RFC3339, *date); err == nil {
+		*date = t.UTC().Format(time.DateOnly)
+	}
+	if err := run(*completions, *man, ManHeader{Version: *version, Date: *date}); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(completionsDir, manDir string) error {
+func run(completionsDir, manDir string, h ManHeader) error {
 	comp, err := cmd.Completions()
 	if err != nil {
 		return err
@@ -28,7 +35,7 @@ func run(completionsDir, manDir string) error {
 	if err := cmd.WriteGenerated(completionsDir, comp); err != nil {
 		return err
 	}
-	pages, err := ManPages()
+	pages, err := ManPages(h)
 	if err != nil {
 		return err
 	}

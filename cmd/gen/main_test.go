@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -11,7 +12,7 @@ import (
 // TestManPagesAreFresh regenerates the man pages and fails when the
 // committed copies under man/ differ: run go generate and commit.
 func TestManPagesAreFresh(t *testing.T) {
-	pages, err := ManPages()
+	pages, err := ManPages(ManHeader{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestManPagesAreFresh(t *testing.T) {
 // TestManPagesHaveSections checks every page carries the sections users
 // look for.
 func TestManPagesHaveSections(t *testing.T) {
-	pages, err := ManPages()
+	pages, err := ManPages(ManHeader{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +64,37 @@ func TestManPagesHaveSections(t *testing.T) {
 		}
 		if !bytes.Contains(pages[name], []byte("OPTIONS")) {
 			t.Errorf("%s lacks OPTIONS", name)
+		}
+	}
+}
+
+// TestManPagesRenderWithoutWarnings renders every page with groff's
+// warnings on (as lintian does): none may warn, and each exit status is
+// one item.
+func TestManPagesRenderWithoutWarnings(t *testing.T) {
+	groff, err := exec.LookPath("groff")
+	if err != nil {
+		t.Skip("groff is not installed")
+	}
+	pages, err := ManPages(ManHeader{Version: "1.2.3", Date: "2026-12-03"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, page := range pages {
+		c := exec.Command(groff, "-ww", "-z", "-man")
+		c.Stdin = bytes.NewReader(page)
+		out, err := c.CombinedOutput()
+		if err != nil || len(out) > 0 {
+			t.Errorf("%s: groff -ww: %v %s", name, err, out)
+		}
+		if !bytes.HasPrefix(page, []byte(".nh\n.TH")) && !bytes.Contains(page, []byte(`.TH "`)) {
+			t.Errorf("%s: no .TH header", name)
+		}
+		if !bytes.Contains(page, []byte(`"2026-12-03" "kv 1.2.3"`)) {
+			t.Errorf("%s: the header lacks the release's date and version: %s", name, page[:min(len(page), 120)])
+		}
+		if bytes.Contains(page, []byte(`fBwritten by a newer`)) {
+			t.Errorf("%s: an exit status's second line is an item of its own", name)
 		}
 	}
 }

@@ -11,12 +11,16 @@ import (
 	"github.com/kvtool/kv/cmd"
 )
 
-// manDate is printed in every man page's header. It is fixed, not the
-// build time, so regenerating the pages gives the same bytes.
-const manDate = "November 2026"
+// ManHeader is what a man page's header carries besides the name: the
+// version ("kv 1.2.0") and date a release builds its pages with. The
+// committed pages carry neither, so that go generate gives the same bytes
+// on every machine and day.
+type ManHeader struct {
+	Version, Date string
+}
 
 // ManPages returns kv.1 and one page per command (kv-get.1, …), in roff.
-func ManPages() (map[string][]byte, error) {
+func ManPages(h ManHeader) (map[string][]byte, error) {
 	root := cmd.NewRootCommand()
 	root.InitDefaultCompletionCmd()
 	out := map[string][]byte{}
@@ -28,7 +32,7 @@ func ManPages() (map[string][]byte, error) {
 		// Cobra adds --help only when a command runs; the page lists it.
 		c.InitDefaultHelpFlag()
 		name := strings.ReplaceAll(c.CommandPath(), " ", "-")
-		out[name+".1"] = md2man.Render([]byte(manMarkdown(c)))
+		out[name+".1"] = asciiRoff(md2man.Render([]byte(manMarkdown(c, h))))
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
@@ -37,10 +41,14 @@ func ManPages() (map[string][]byte, error) {
 	return out, nil
 }
 
-func manMarkdown(c *cobra.Command) string {
+func manMarkdown(c *cobra.Command, h ManHeader) string {
 	var b strings.Builder
 	name := strings.ReplaceAll(c.CommandPath(), " ", "-")
-	fmt.Fprintf(&b, "%% %q \"1\" %q \"kv\" \"kv manual\"\n", strings.ToUpper(name), manDate)
+	source := "kv"
+	if h.Version != "" {
+		source = "kv " + h.Version
+	}
+	fmt.Fprintf(&b, "%% %q \"1\" %q %q \"kv manual\"\n", strings.ToUpper(name), h.Date, source)
 	fmt.Fprintf(&b, "# NAME\n%s \\- %s\n\n", name, c.Short)
 	fmt.Fprintf(&b, "# SYNOPSIS\n\n**%s**", c.CommandPath())
 	if c.HasAvailableSubCommands() && !c.Runnable() {
@@ -68,9 +76,19 @@ func manMarkdown(c *cobra.Command) string {
 	writeFlags(&b, "OPTIONS", c.NonInheritedFlags())
 	writeFlags(&b, "GLOBAL OPTIONS", c.InheritedFlags())
 	b.WriteString("# EXIT STATUS\n\n")
+	// Each code is one item: a line that starts deeper than the codes
+	// continues the item above it.
+	var codes [][2]string
 	for _, line := range strings.Split(cmd.ExitCodesHelp, "\n")[1:] {
+		if strings.HasPrefix(line, "     ") && len(codes) > 0 {
+			codes[len(codes)-1][1] += " " + strings.TrimSpace(line)
+			continue
+		}
 		code, text, _ := strings.Cut(strings.TrimSpace(line), "  ")
-		fmt.Fprintf(&b, "**%s**\n:   %s\n\n", code, manEscape(strings.TrimSpace(text)))
+		codes = append(codes, [2]string{code, strings.TrimSpace(text)})
+	}
+	for _, c := range codes {
+		fmt.Fprintf(&b, "**%s**\n:   %s\n\n", c[0], manEscape(c[1]))
 	}
 	b.WriteString(`# ENVIRONMENT
 
@@ -89,6 +107,12 @@ func manMarkdown(c *cobra.Command) string {
 **KV_CONFIG**
 :   config file, when **--config** is not given
 
+**KV_ENDPOINTS**
+:   etcd endpoints, when **--endpoints** is not given: the command runs on that cluster (through **kv-etcd**)
+
+**KV_PASSWORD**
+:   the password of **--user** on etcd (or **--password-file**; never the command line)
+
 **XDG_DATA_HOME**, **XDG_CONFIG_HOME**
 :   base of the default data directory and config file
 
@@ -98,7 +122,7 @@ func manMarkdown(c *cobra.Command) string {
 :   the default data directory: MANIFEST, NNNNNN.wal (the write-ahead log), NNNNNN.sst (sorted tables), created 0700 with files 0600; kv locks the directory itself (flock), so no lock file can be deleted under a running kv
 
 *$XDG_CONFIG_HOME/kv/config.yaml* (default *~/.config/kv/config.yaml*)
-:   optional config file with the keys dir, lock-timeout, sync and format
+:   optional config file with the keys dir, lock-timeout, sync and format, and for etcd endpoints, cacert, cert, key, user, password-file, dial-timeout and command-timeout
 
 `)
 	example := strings.Trim(c.Example, "\n")
@@ -161,11 +185,45 @@ func manEscape(s string) string {
 func manParagraphs(s string) string {
 	var out []string
 	for _, para := range strings.Split(strings.TrimSpace(s), "\n\n") {
-		if strings.HasPrefix(para, "  ") {
-			out = append(out, "```\n"+para+"\n```")
-			continue
+		// A paragraph is prose (lines joined) and indented blocks (a
+		// list or an example, kept as written), in the order given.
+		var prose, block []string
+		flush := func() {
+			if len(prose) > 0 {
+				out = append(out, manEscape(strings.Join(prose, " ")))
+				prose = nil
+			}
+			if len(block) > 0 {
+				out = append(out, "```\n"+strings.Join(block, "\n")+"\n```")
+				block = nil
+			}
 		}
-		out = append(out, manEscape(strings.ReplaceAll(para, "\n", " ")))
+		for _, line := range strings.Split(para, "\n") {
+			if indented := strings.HasPrefix(line, "  "); indented != (len(block) > 0) && (len(prose) > 0 || len(block) > 0) {
+				flush()
+			}
+			if strings.HasPrefix(line, "  ") {
+				block = append(block, line)
+			} else {
+				prose = append(prose, line)
+			}
+		}
+		flush()
 	}
 	return strings.Join(out, "\n\n")
+}
+
+// asciiRoff writes every character outside ASCII as groff's \[uXXXX], so
+// that the pages render the same whatever input encoding troff assumes
+// (groff -man reads Latin-1 unless told otherwise).
+func asciiRoff(page []byte) []byte {
+	var b strings.Builder
+	for _, r := range string(page) {
+		if r < 0x80 {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "\\[u%04X]", r)
+		}
+	}
+	return []byte(b.String())
 }
