@@ -91,7 +91,15 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 	}
 	defer closeStore(s, &err)
 	w := bufio.NewWriterSize(a.stdout, 64<<10)
-	var rows [][]string
+	var table *streamTable
+	if format == "table" {
+		header := []string{"key"}
+		if !o.keysOnly {
+			header = append(header, "value", "expires")
+		}
+		table = newStreamTable(w, terminalWidth(a.stdout), header...)
+		table.cutFirst = []int{len(header) - 2, 0} // the value, then the key
+	}
 	first := true
 	end := byte('\n')
 	if o.null {
@@ -107,7 +115,9 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 			if !o.keysOnly {
 				row = append(row, printable(e.Value), expiryCell(e.ExpiresAt))
 			}
-			rows = append(rows, row)
+			if err := table.Append(row); err != nil {
+				return err
+			}
 		case "tsv":
 			w.WriteString(escapeTSV(e.Key))
 			if !o.keysOnly {
@@ -148,15 +158,7 @@ func (a *app) dump(o *dumpOptions, format string) (err error) {
 		}
 		w.WriteString("]\n")
 	case "table":
-		header := []string{"key"}
-		if !o.keysOnly {
-			header = append(header, "value", "expires")
-		}
-		t := newTable(w, header...)
-		if err := t.Bulk(rows); err != nil {
-			return err
-		}
-		if err := t.Render(); err != nil {
+		if err := table.Close(); err != nil {
 			return err
 		}
 	}
