@@ -44,12 +44,14 @@ for a key that expires a tab and its expiry). Binary keys and values
 they were; a record whose expiry has passed is skipped. The table format
 is for people and is refused, saying so.
 
-Input that fits in one batch (--batch-bytes, default 64 MiB) is all or
+Input that fits in one batch (--batch-bytes, default 16 MiB) is all or
 nothing: a malformed line stops kv load with its line number before
 anything is written (exit 2). Larger input is applied batch by batch;
 a malformed line then stops the load and kv load says how many records
-were stored before it. The next batch is read while one is stored, so
-memory stays bounded by twice the batch size whatever the input's size.
+were stored before it. The next batch is read while one is stored. Peak
+memory is a multiple of --batch-bytes (two batches in flight, the
+engine's copy of the one being stored, and the garbage collector's
+headroom): lower it on a small machine.
 A progress bar is drawn on stderr when stderr is a terminal and the
 input is large; otherwise stderr stays quiet.`,
 		Example: `  kv dump | kv load -d /tmp/copy
@@ -72,7 +74,7 @@ input is large; otherwise stderr stays quiet.`,
 		}),
 	}
 	c.Flags().StringVar(&format, "format", "", "input format: jsonl, json or tsv (default: told from the first line)")
-	c.Flags().IntVar(&batchBytes, "batch-bytes", 64<<20, "bytes of input per atomic batch")
+	c.Flags().IntVar(&batchBytes, "batch-bytes", 16<<20, "bytes of input per atomic batch")
 	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(loadFormats, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
