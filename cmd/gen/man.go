@@ -38,6 +38,7 @@ func ManPages(h ManHeader) (map[string][]byte, error) {
 		}
 	}
 	walk(root)
+	out["kv-etcd.1"] = asciiRoff(md2man.Render([]byte(clusterManMarkdown(h))))
 	return out, nil
 }
 
@@ -226,4 +227,35 @@ func asciiRoff(page []byte) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// clusterManMarkdown is the page of kv-etcd, the binary kv runs for a
+// cluster: users type kv, so the page says so and points to kv(1).
+func clusterManMarkdown(h ManHeader) string {
+	source := "kv"
+	if h.Version != "" {
+		source = "kv " + h.Version
+	}
+	return fmt.Sprintf(`%% "KV-ETCD" "1" %q %q "kv manual"
+# NAME
+kv-etcd \- kv's commands on an etcd cluster
+
+# SYNOPSIS
+
+**kv-etcd** *COMMAND* [*OPTIONS*]
+
+# DESCRIPTION
+
+kv-etcd is the kv command suite built with etcd's client, which the kv binary does not link. kv runs it, with the same arguments, environment and standard streams, and returns its exit status, when endpoints are configured (**--endpoints**, **KV_ENDPOINTS** or **endpoints:** in the config file). Type **kv**, not kv-etcd: every command, option and exit status is described in **kv**(1) and the pages of its commands.
+
+kv looks for kv-etcd beside its own executable, then on PATH.
+
+# EXIT STATUS
+
+As **kv**(1).
+
+# SEE ALSO
+
+**kv**(1), **etcd**(1), **etcdctl**(1)
+`, h.Date, source)
 }
