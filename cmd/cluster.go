@@ -112,3 +112,24 @@ func (a *app) localOnly(what, why string) error {
 	}
 	return usagef("%s has no meaning on etcd (--endpoints is set): %s", what, why)
 }
+
+// earlyEndpoints reports whether the arguments or the environment name
+// endpoints, read without the command tree, so that kv can hand a cluster
+// command over before it builds the tree and reads its configuration.
+// It is a shortcut only: endpoints from the config file, and anything
+// it does not recognise, go the usual way (handOver, after the config).
+func earlyEndpoints(args []string) bool {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--":
+			i = len(args)
+		case a == "version" || a == "--version" || a == "help" || a == "--help" || a == "-h":
+			return false // kv answers these itself
+		case strings.HasPrefix(a, "--endpoints="):
+			return strings.TrimSpace(strings.TrimPrefix(a, "--endpoints=")) != ""
+		case a == "--endpoints" && i+1 < len(args):
+			return strings.TrimSpace(args[i+1]) != ""
+		}
+	}
+	return strings.TrimSpace(os.Getenv("KV_ENDPOINTS")) != ""
+}

@@ -74,6 +74,15 @@ func MainCluster(args []string, stdin io.Reader, stdout, stderr io.Writer, opene
 }
 
 func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time, remote backend.Opener) int {
+	if remote == nil && earlyEndpoints(args) {
+		// A cluster command: hand it to kv-etcd before building anything.
+		// Without kv-etcd, the usual path says what to install.
+		if path, err := findClusterBinary(); err == nil {
+			err = execBinary(path, append([]string{clusterBinary}, args...))
+			fmt.Fprintf(stderr, "kv: run %s: %v\n", path, err)
+			return ExitIO
+		}
+	}
 	out := &checkedWriter{w: stdout}
 	if f, ok := stdout.(*os.File); ok {
 		out.closed = stdoutWasClosed(f)
