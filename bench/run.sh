@@ -271,6 +271,40 @@ for ((r = 1; r <= rssruns; r++)); do
 done
 rm -rf "$work/big" "$work/big.bin" "$work/big.out"
 
+# ---------------------------------------------------------------- 6c, every command's peak RSS
+# Peak RSS (MiB) of each command that walks a whole store, on the two
+# largest stores: dump in each format to a pipe and the table to a
+# terminal (script(1) gives it a pty), load of the store's own dump,
+# compact, verify and get. A bound is a constant only if the two sizes
+# give about the same figure.
+rsssizes=$(echo $sizes | tr ' ' '\n' | tail -2 | tr '\n' ' ')
+log "peak RSS of every command on the $rsssizes-key stores"
+for n in $rsssizes; do
+	h=$(human "$n")
+	w=$work/rss-$n
+	rm -rf "$w" "$w.jsonl"
+	cp -a "$stores/kv-$n" "$w"
+	rm -f "$w/READY"
+	bin/kv -d "$w" dump --format jsonl >"$w.jsonl"
+	# rsscmd LABEL COMMAND: the peak RSS of COMMAND in MiB.
+	rsscmd() {
+		local label=$1
+		shift
+		/usr/bin/time -f %M -o "$out/rss" "$@" >/dev/null
+		rec rsscmd "$label $h" "$(awk '{print $1 / 1024}' "$out/rss")"
+	}
+	for f in jsonl json tsv table; do
+		rsscmd "dump $f (pipe)" bin/kv -d "$w" dump --format "$f"
+	done
+	rsscmd "dump table (terminal)" script -qec "bin/kv -d $w dump --format table" /dev/null
+	rm -rf "$w.load"
+	rsscmd "load" bin/kv -d "$w.load" load "$w.jsonl"
+	rsscmd "verify" bin/kv -d "$w.load" verify
+	rsscmd "compact" bin/kv -d "$w.load" compact
+	rsscmd "get" bin/kv -d "$w.load" get "$(key $((n / 3)))"
+	rm -rf "$w" "$w.jsonl" "$w.load"
+done
+
 # ---------------------------------------------------------------- 7, compaction
 log "compaction of the $(human $big)-key store with half its records overwritten, $compactruns runs"
 compactrec() { # LABEL IN_BYTES SECONDS OUT_BYTES

@@ -199,12 +199,14 @@ func labels(m map[string][]float64) []string {
 			out = append(out, l)
 		}
 	}
+	var rest []string
 	for l := range m {
 		if !slices.Contains(out, l) {
-			out = append(out, l)
+			rest = append(rest, l)
 		}
 	}
-	return out
+	slices.Sort(rest)
+	return append(out, rest...)
 }
 
 func num(v float64) string {
@@ -241,6 +243,16 @@ func (r *results) table(w io.Writer, fig, unit, ref string, format func(float64)
 		return
 	}
 	refStat := r.get(fig, ref)
+	if ref == "" {
+		// Rows of different commands: no ratio between them.
+		fmt.Fprintf(w, "| | median %s | min | max | n |\n|---|---:|---:|---:|---:|\n", unit)
+		for _, l := range labels(m) {
+			s := r.get(fig, l)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %d |\n", name(l), format(s.median), format(s.min), format(s.max), s.n)
+		}
+		fmt.Fprintln(w)
+		return
+	}
 	fmt.Fprintf(w, "| | median %s | min | max | n | %s / row |\n|---|---:|---:|---:|---:|---:|\n", unit, name(ref))
 	for _, l := range labels(m) {
 		s := r.get(fig, l)
@@ -476,6 +488,9 @@ func write(rawPath, metaPath, out, chartDir string) error {
 	fmt.Fprintf(w, "## 6b. Peak RSS of one large value\n\n`/usr/bin/time -f %%M` of `kv set` (from a pipe and from a file) and `kv get` of one %s MB value, over the value's size.\n\n",
 		num(float64(atoi(meta["bigvalue"]))/1e6))
 	r.table(w, "rssbig", "× value", "set (pipe)", func(v float64) string { return fmt.Sprintf("%.2f", v) })
+
+	fmt.Fprintf(w, "## 6c. Peak RSS of every command that walks a store\n\n`/usr/bin/time -f %%M` of kv dump in each format (to a pipe, and the table to a terminal through script(1)), kv load of the store's own dump, verify, compact and get, on the two largest stores; a bound is constant where the two sizes agree.\n\n")
+	r.table(w, "rsscmd", "MiB", "", num)
 
 	fmt.Fprintf(w, "## 7. Compaction (%s store, half its records overwritten)\n\n%s\n\n", big, meta["compactnote"])
 	r.table(w, "compact", "MB/s of input", "kv", num)
