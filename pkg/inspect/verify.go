@@ -208,7 +208,11 @@ func (v *verifier) checkTable(name string, size int64) {
 		fr.Status = "damaged"
 		v.problem(name, -1, fmt.Sprintf("size %d, manifest says %d", fr.Bytes, size))
 	}
-	probs := sstable.Verify(data)
+	var drop func([]byte)
+	if pd, ok := v.fs.(vfs.PageDropper); ok {
+		drop = pd.DropPages
+	}
+	probs := sstable.VerifyMapped(data, drop)
 	for _, p := range probs {
 		fr.Status = "damaged"
 		v.problem(name, p.Offset, p.Reason)

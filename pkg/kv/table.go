@@ -79,6 +79,9 @@ func (t *table) mapped() *sstable.Reader {
 		return r
 	}
 	mr.SetIndexBudget(t.indexes)
+	if pd, ok := t.fs.(vfs.PageDropper); ok {
+		mr.SetDropPages(pd.DropPages)
+	}
 	t.unmap = unmap
 	t.r.Store(mr)
 	return mr

@@ -6,6 +6,15 @@ import (
 	"github.com/kvtool/kv/pkg/entry"
 )
 
+// A sequential iterator over a mapped table hands the reader's dropPages
+// what it has passed in pieces of at least dropChunk bytes, starting at
+// multiples of minPage (the smallest page size; DropPages keeps to the
+// real one).
+const (
+	dropChunk = 1 << 20
+	minPage   = 4096
+)
+
 // Iterator walks a table's entries in key order.
 type Iterator struct {
 	r     *Reader
@@ -13,8 +22,13 @@ type Iterator struct {
 	body  []byte
 	pos   int
 	base  int64
-	op    entry.Op
-	err   error
+	blen  uint64 // the current block's length, its checksum included
+	// dropFrom is where the bytes this iterator has passed and not yet
+	// handed to the reader's dropPages start (see load).
+	dropFrom uint64
+	started  bool
+	op       entry.Op
+	err      error
 }
 
 // NewIterator returns an iterator positioned before the first entry.
@@ -46,6 +60,15 @@ func (it *Iterator) SeekGE(key []byte) {
 }
 
 func (it *Iterator) load(i int) bool {
+	if it.r.dropPages != nil && it.body != nil && i == it.block+1 {
+		// A scan moving on: the blocks it has left need not stay
+		// resident. They go a megabyte at a time, from a page boundary
+		// (the mapping starts on one), so that whole pages go.
+		if end := uint64(it.base) + it.blen; end-it.dropFrom >= dropChunk {
+			it.r.dropPages(it.r.data[it.dropFrom:end])
+			it.dropFrom = end - end%minPage
+		}
+	}
 	it.block = i
 	it.body, it.pos = nil, 0
 	if i >= int(it.r.f.blocks) {
@@ -56,7 +79,11 @@ func (it *Iterator) load(i int) bool {
 		it.err = err
 		return false
 	}
-	it.body, it.base = body, int64(h.offset)
+	it.body, it.base, it.blen = body, int64(h.offset), h.len
+	if !it.started {
+		it.started = true
+		it.dropFrom = h.offset - h.offset%minPage
+	}
 	return true
 }
 

@@ -31,6 +31,9 @@ type Reader struct {
 	// followed by the bloom filter). Both nil for a file reader.
 	data []byte
 	meta []byte
+	// dropPages, when set, is called by a sequential Iterator with each
+	// data block of data it has left behind (SetDropPages).
+	dropPages func([]byte)
 	// A file reader's file, and the meta chunks it has read and checked.
 	file   io.ReaderAt
 	chunks chunkCache
@@ -52,6 +55,17 @@ type Reader struct {
 	// budget, when set, is charged indexBytes for the indexes built.
 	budget     *IndexBudget
 	indexBytes int64
+}
+
+// SetDropPages has a mapped reader's iterators call drop with each data
+// block they leave behind when they move on to the next: a filesystem's
+// vfs.PageDropper, so that a scan of a mapped table does not keep every
+// page it read resident. Only for data that Map mapped; never for bytes
+// in the Go heap.
+func (r *Reader) SetDropPages(drop func([]byte)) {
+	if r.data != nil {
+		r.dropPages = drop
+	}
 }
 
 // Open validates the footer and the checksum array of a table held in data.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gofrs/flock"
 	"golang.org/x/sys/unix"
@@ -35,6 +36,24 @@ func mapFile(f *os.File) ([]byte, func() error, error) {
 		return nil, nil, err
 	}
 	return data, func() error { return unix.Munmap(data) }, nil
+}
+
+// DropPages implements PageDropper with madvise(MADV_DONTNEED) on the
+// pages wholly inside b. On a shared, read-only file mapping that only
+// unmaps them from the process: the page cache keeps them, and the next
+// read maps them again with the file's bytes.
+func (osFS) DropPages(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	ps := uintptr(os.Getpagesize())
+	addr := uintptr(unsafe.Pointer(&b[0]))
+	start := int((ps - addr%ps) % ps)
+	end := len(b) - int((addr+uintptr(len(b)))%ps)
+	if end-start < int(ps) {
+		return
+	}
+	_ = unix.Madvise(b[start:end], unix.MADV_DONTNEED)
 }
 
 func syncDir(dir string) error {

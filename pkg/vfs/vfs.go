@@ -79,6 +79,17 @@ type FS interface {
 	LockDir(dir string, exclusive bool, timeout time.Duration) (io.Closer, error)
 }
 
+// PageDropper is implemented by a filesystem whose Map maps files into
+// memory: DropPages lets the pages wholly inside b, a part of a mapping
+// Map returned, leave the process's resident set; reading them again
+// faults them back in from the file, so their contents never change. A
+// sequential scan drops what it has passed, so that its resident memory
+// does not grow with the store. A filesystem whose Map copies a file
+// into memory must not implement it.
+type PageDropper interface {
+	DropPages(b []byte)
+}
+
 // MapCopier is implemented by a filesystem whose Map may read a file whole
 // into memory rather than map it: the OS filesystem on platforms without
 // mmap here (Windows). A caller that needs a few pieces of a large file
