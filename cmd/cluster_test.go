@@ -17,7 +17,7 @@ func TestEarlyEndpoints(t *testing.T) {
 		{[]string{"version"}, "http://e:2379", false}, // kv answers it
 		{[]string{"--version"}, "http://e:2379", false},
 		{[]string{"set", "k", "--", "--endpoints=x"}, "", false}, // data after --
-		{[]string{"set", "k", "--endpoints"}, "", false},        // no value to take
+		{[]string{"set", "k", "--endpoints"}, "", false},         // no value to take
 	} {
 		t.Setenv("KV_ENDPOINTS", c.env)
 		if got := earlyEndpoints(c.args); got != c.want {
