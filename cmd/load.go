@@ -28,6 +28,7 @@ const progressThreshold = 8 << 20
 func (a *app) newLoadCmd() *cobra.Command {
 	var format string
 	var batchBytes int
+	var null bool
 	c := &cobra.Command{
 		Use:   "load [FILE | -]",
 		Short: "Import what kv dump wrote, in any of its formats",
@@ -42,7 +43,9 @@ line), json (one array of those objects) and tsv (KEY, a tab, VALUE, and
 for a key that expires a tab and its expiry). Binary keys and values
 (key_base64, value_base64, tsv's \xHH escapes) and expiries come back as
 they were; a record whose expiry has passed is skipped. The table format
-is for people and is refused, saying so.
+is for people and is refused, saying so. With -0 (--null) jsonl and tsv
+records end with a NUL byte instead of a newline, as kv dump -0 writes
+them.
 
 Input that fits in one batch (--batch-bytes, default 16 MiB) is all or
 nothing: a malformed line stops kv load with its line number before
@@ -70,9 +73,13 @@ input is large; otherwise stderr stays quiet.`,
 				return err
 			}
 			defer closeIn()
-			return a.load(in, format, batchBytes)
+			if null && format == "json" {
+				return usagef("-0 reads NUL-ended jsonl or tsv records; a json document has none")
+			}
+			return a.load(in, format, null, batchBytes)
 		}),
 	}
+	c.Flags().BoolVarP(&null, "null", "0", false, "records end with a NUL byte, as kv dump -0 writes them")
 	c.Flags().StringVar(&format, "format", "", "input format: jsonl, json or tsv (default: told from the first line)")
 	c.Flags().IntVar(&batchBytes, "batch-bytes", 16<<20, "bytes of input per atomic batch")
 	_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(loadFormats, cobra.ShellCompDirectiveNoFileComp))
@@ -98,11 +105,11 @@ func (a *app) inputFile(args []string) (io.Reader, func(), error) {
 // detectFormat tells kv dump's formats apart by the first line that is
 // not blank: a tab only tsv has raw (JSON escapes it), then the first
 // byte of a JSON line or document.
-func detectFormat(br *bufio.Reader) (string, error) {
+func detectFormat(br *bufio.Reader, sep byte) (string, error) {
 	for n := 1; ; {
 		p, err := br.Peek(n)
-		b := bytes.TrimLeft(p, " \r\n")
-		if nl := bytes.IndexByte(b, '\n'); nl >= 0 || err != nil || len(p) == br.Size() {
+		b := bytes.TrimLeft(p, " \r\n\x00")
+		if nl := bytes.IndexByte(b, sep); nl >= 0 || err != nil || len(p) == br.Size() {
 			if nl >= 0 {
 				b = b[:nl]
 			}
@@ -131,11 +138,15 @@ func truncateText(s string, n int) string {
 	return s[:n] + "..."
 }
 
-func (a *app) load(in io.Reader, format string, batchBytes int) (err error) {
+func (a *app) load(in io.Reader, format string, null bool, batchBytes int) (err error) {
 	size := inputSize(in)
 	if format == "" {
 		br := bufio.NewReaderSize(in, 64<<10)
-		if format, err = detectFormat(br); err != nil {
+		sep := byte('\n')
+		if null {
+			sep = 0
+		}
+		if format, err = detectFormat(br, sep); err != nil {
 			return err
 		}
 		in = br
@@ -178,7 +189,7 @@ func (a *app) load(in io.Reader, format string, batchBytes int) (err error) {
 	if size >= 0 {
 		arena = int(min(size, int64(arena)))
 	}
-	p := startLoadParser(in, format, batchBytes, maxOps, arena, now)
+	p := startLoadParser(in, format, null, batchBytes, maxOps, arena, now)
 	defer p.stop()
 	stored := 0
 	for {
@@ -292,7 +303,7 @@ type loadParser struct {
 	quit chan struct{}
 }
 
-func startLoadParser(in io.Reader, format string, batchBytes, maxOps, arena int, now func() time.Time) *loadParser {
+func startLoadParser(in io.Reader, format string, null bool, batchBytes, maxOps, arena int, now func() time.Time) *loadParser {
 	p := &loadParser{
 		out:  make(chan *loadChunk),
 		free: make(chan *loadChunk, 2),
@@ -303,7 +314,7 @@ func startLoadParser(in io.Reader, format string, batchBytes, maxOps, arena int,
 	}
 	go func() {
 		defer close(p.out)
-		p.parse(in, format, batchBytes, maxOps, now)
+		p.parse(in, format, null, batchBytes, maxOps, now)
 	}()
 	return p
 }
@@ -333,7 +344,7 @@ func (p *loadParser) next() *loadChunk {
 	}
 }
 
-func (p *loadParser) parse(in io.Reader, format string, batchBytes, maxOps int, now func() time.Time) {
+func (p *loadParser) parse(in io.Reader, format string, null bool, batchBytes, maxOps int, now func() time.Time) {
 	c := p.next()
 	if c == nil {
 		return
@@ -386,6 +397,9 @@ func (p *loadParser) parse(in io.Reader, format string, batchBytes, maxOps int, 
 	}
 	var scratch []byte
 	sc := lineScanner(in)
+	if null {
+		sc.Split(splitNUL)
+	}
 	for sc.Scan() {
 		line++
 		text := bytes.TrimRight(sc.Bytes(), "\r")
@@ -718,4 +732,16 @@ func loneSurrogate(line []byte) bool {
 		}
 	}
 	return false
+}
+
+// splitNUL is a bufio.SplitFunc for records that each end with a NUL byte
+// (the last may lack it).
+func splitNUL(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
