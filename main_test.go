@@ -133,23 +133,13 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       *updateScripts,
 		Setup: func(env *testscript.Env) error {
-			// Keep every script away from the real home directory.
-			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
-			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "data"))
+			scripttest.Isolate(env)
 			return nil
 		},
 		Cmds: scripttest.Commands,
-		// [etcd] holds where a script runs against etcd: the etcd
-		// module's tests run the scripts both backends share (see
-		// etcd/etcd_test.go's sharedScripts), for the few lines that
-		// differ.
-		Condition: func(cond string) (bool, error) {
-			if cond == "etcd" {
-				return false, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
+		// The etcd module's tests run some of these scripts against etcd
+		// too (etcd/etcd_test.go's sharedScripts), with [etcd] true.
+		Condition: scripttest.Backend(false),
 	})
 }
 

@@ -82,9 +82,7 @@ stdout '^1$'
 		Dir:                 dir,
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
-			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "xdg"))
+			scripttest.Isolate(env)
 			return nil
 		},
 		Cmds: scripttest.Commands,

@@ -222,8 +222,7 @@ func TestScripts(t *testing.T) {
 			env.Values["etcd"] = ms
 			env.Setenv("KV_ENDPOINTS", strings.Join(urls, ","))
 			env.Setenv("KV_CONFIG", "")
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
-			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, ".data"))
+			scripttest.Isolate(env)
 			return nil
 		},
 		Cmds: withSharedCommands(map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -342,18 +341,11 @@ func TestSharedScripts(t *testing.T) {
 			}
 			env.Defer(ms[0].stop)
 			env.Setenv("KV_ENDPOINTS", ms[0].client)
-			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
-			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
-			env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "data"))
+			scripttest.Isolate(env)
 			return nil
 		},
-		Cmds: scripttest.Commands,
-		Condition: func(cond string) (bool, error) {
-			if cond == "etcd" {
-				return true, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
+		Cmds:      scripttest.Commands,
+		Condition: scripttest.Backend(true),
 	})
 }
 

@@ -395,3 +395,24 @@ func readDir(ts *testscript.TestScript, dir string) map[string][]byte {
 }
 
 // TestTablesDoNotImportTheLog: the entry encoding is a leaf package that
+
+// Isolate keeps a script away from the real home directory: HOME and the
+// XDG directories (where kv finds its config file and default data
+// directory) are folders of the script's work directory.
+func Isolate(env *testscript.Env) {
+	env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "config"))
+	env.Setenv("XDG_DATA_HOME", filepath.Join(env.WorkDir, "data"))
+}
+
+// Backend is the Condition of scripts that run against both backends:
+// [etcd] holds when they run against etcd (the etcd module's tests), for
+// the few lines that differ there.
+func Backend(etcd bool) func(cond string) (bool, error) {
+	return func(cond string) (bool, error) {
+		if cond == "etcd" {
+			return etcd, nil
+		}
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+}
