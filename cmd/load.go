@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
@@ -125,17 +126,10 @@ func detectFormat(br *bufio.Reader, sep byte) (string, error) {
 			case b[0] == '+' || b[0] == '|' || bytes.HasPrefix(b, []byte("┌")):
 				return "", usagef("the input is kv dump's table, which is for people: dump with --format jsonl, json or tsv to load")
 			}
-			return "", usagef("cannot tell the input's format from its first line (%q): give --format jsonl, json or tsv", truncateText(string(b), 40))
+			return "", usagef("cannot tell the input's format from its first line (%q): give --format jsonl, json or tsv", runewidth.Truncate(string(b), 40, "..."))
 		}
 		n = len(p) + 1
 	}
-}
-
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 func (a *app) load(in io.Reader, format string, null bool, batchBytes int) (err error) {

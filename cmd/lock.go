@@ -208,21 +208,16 @@ func (a *app) runLocked(name string, command []string, timeout time.Duration, o 
 // acquireLock takes the named lock: the cluster's when endpoints are
 // configured, else the data directory's.
 func (a *app) acquireLock(name string, timeout, ttl time.Duration) (backend.HeldLock, error) {
-	if s, on, err := a.openCluster(false); on {
+	if co, closeCo, on, err := a.clusterCoordinator(false); on {
 		if err != nil {
 			return nil, err
-		}
-		co, ok := s.(backend.Coordinator)
-		if !ok {
-			s.Close()
-			return nil, usagef("kv lock: the cluster backend has no locks")
 		}
 		l, err := co.Lock(name, ttl, timeout)
 		if err != nil {
-			s.Close()
+			closeCo()
 			return nil, err
 		}
-		return closingLock{l, s}, nil
+		return closingLock{l, closeCo}, nil
 	}
 	dir, err := a.dataDir()
 	if err != nil {
@@ -246,12 +241,12 @@ func (l localLock) Release() error        { return l.l.Release() }
 // closingLock closes the cluster's store when its lock is released.
 type closingLock struct {
 	backend.HeldLock
-	s Store
+	close func() error
 }
 
 func (l closingLock) Release() error {
 	err := l.HeldLock.Release()
-	if cerr := l.s.Close(); err == nil {
+	if cerr := l.close(); err == nil {
 		err = cerr
 	}
 	return err

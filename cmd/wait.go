@@ -60,7 +60,7 @@ and then watches it with etcd's Watch from the revision after that read.`,
 				defer cancel()
 			}
 			var got []byte
-			co, closeCo, on, err := a.clusterCoordinator()
+			co, closeCo, on, err := a.clusterCoordinator(true)
 			switch {
 			case on && err != nil:
 				return err

@@ -112,7 +112,7 @@ shows as etcd reports it: a "delete" of each key it held.`,
 			if command != nil {
 				emit = a.runForEvent(command)
 			}
-			co, closeCo, on, err := a.clusterCoordinator()
+			co, closeCo, on, err := a.clusterCoordinator(true)
 			if on {
 				if err != nil {
 					return err
@@ -137,17 +137,17 @@ shows as etcd reports it: a "delete" of each key it held.`,
 
 // clusterCoordinator opens the cluster's locks and watches when endpoints
 // are configured (on is false otherwise); closeCo closes it.
-func (a *app) clusterCoordinator() (co backend.Coordinator, closeCo func(), on bool, err error) {
-	s, on, err := a.openCluster(true)
+func (a *app) clusterCoordinator(readOnly bool) (co backend.Coordinator, closeCo func() error, on bool, err error) {
+	s, on, err := a.openCluster(readOnly)
 	if !on || err != nil {
 		return nil, nil, on, err
 	}
 	co, ok := s.(backend.Coordinator)
 	if !ok {
 		s.Close()
-		return nil, nil, true, usagef("the cluster backend cannot watch")
+		return nil, nil, true, usagef("the cluster backend has no locks or watches")
 	}
-	return co, func() { s.Close() }, true, nil
+	return co, s.Close, true, nil
 }
 
 // watchSource is where kv watch and kv wait read from. The data directory

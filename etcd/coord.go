@@ -172,11 +172,10 @@ func (s *store) Wait(ctx context.Context, key []byte, cond coord.Condition) (bac
 			return backend.Entry{}, s.wrap(err)
 		}
 		for _, ev := range wr.Events {
-			put := ev.Type == mvccpb.PUT
-			if put && cond.Holds(ev.Kv.Value, true) || !put && cond.Holds(nil, false) {
-				if !put {
-					return backend.Entry{}, nil
-				}
+			switch {
+			case ev.Type != mvccpb.PUT && cond.Holds(nil, false):
+				return backend.Entry{}, nil
+			case ev.Type == mvccpb.PUT && cond.Holds(ev.Kv.Value, true):
 				return backend.Entry{Key: ev.Kv.Key, Value: ev.Kv.Value, Rev: uint64(ev.Kv.ModRevision)}, nil
 			}
 		}
