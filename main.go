@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/kvtool/kv/cmd"
+	// A command on a cluster goes to kv-etcd during initialisation.
+	_ "github.com/kvtool/kv/internal/handoff/early"
 )
 
 //go:generate go run ./cmd/gen -completions completions -man man

@@ -5,19 +5,19 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/kvtool/kv/internal/handoff"
 	"github.com/kvtool/kv/pkg/backend"
 )
 
 // clusterBinary is the binary that runs kv's commands on a cluster: the
 // kv binary execs it when endpoints are configured, so that kv itself
 // never links the cluster's client (gRPC and protobuf).
-const clusterBinary = "kv-etcd"
+const clusterBinary = handoff.Binary
 
 // clusterKeys are the settings of a cluster, named as etcdctl names them.
 var clusterKeys = []string{"endpoints", "cacert", "cert", "key", "user", "password-file", "dial-timeout", "command-timeout"}
@@ -73,8 +73,7 @@ func (a *app) cluster() (c backend.Cluster, on bool, err error) {
 // findClusterBinary finds kv-etcd beside this executable, then on PATH.
 func findClusterBinary() (string, error) {
 	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), clusterBinary)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+		if p, ok := handoff.Beside(self); ok {
 			return p, nil
 		}
 	}
@@ -111,25 +110,4 @@ func (a *app) localOnly(what, why string) error {
 		return err
 	}
 	return usagef("%s has no meaning on etcd (--endpoints is set): %s", what, why)
-}
-
-// earlyEndpoints reports whether the arguments or the environment name
-// endpoints, read without the command tree, so that kv can hand a cluster
-// command over before it builds the tree and reads its configuration.
-// It is a shortcut only: endpoints from the config file, and anything
-// it does not recognise, go the usual way (handOver, after the config).
-func earlyEndpoints(args []string) bool {
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--":
-			i = len(args)
-		case a == "version" || a == "--version" || a == "help" || a == "--help" || a == "-h":
-			return false // kv answers these itself
-		case strings.HasPrefix(a, "--endpoints="):
-			return strings.TrimSpace(strings.TrimPrefix(a, "--endpoints=")) != ""
-		case a == "--endpoints" && i+1 < len(args):
-			return strings.TrimSpace(args[i+1]) != ""
-		}
-	}
-	return strings.TrimSpace(os.Getenv("KV_ENDPOINTS")) != ""
 }

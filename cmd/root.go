@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvtool/kv/internal/handoff"
 	"github.com/kvtool/kv/pkg/backend"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -74,9 +75,11 @@ func MainCluster(args []string, stdin io.Reader, stdout, stderr io.Writer, opene
 }
 
 func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() time.Time, remote backend.Opener) int {
-	if remote == nil && earlyEndpoints(args) {
-		// A cluster command: hand it to kv-etcd before building anything.
-		// Without kv-etcd, the usual path says what to install.
+	if remote == nil && handoff.Requested(args, os.Getenv) {
+		// A cluster command: hand it to kv-etcd before building anything
+		// (the kv binary has already tried, in package early, when
+		// kv-etcd is beside it). Without kv-etcd, the usual path says
+		// what to install.
 		if path, err := findClusterBinary(); err == nil {
 			err = execBinary(path, append([]string{clusterBinary}, args...))
 			fmt.Fprintf(stderr, "kv: run %s: %v\n", path, err)
