@@ -35,44 +35,55 @@ func (s *store) Lock(name string, ttl, timeout time.Duration) (backend.HeldLock,
 		return nil, s.wrap(err)
 	}
 	m := concurrency.NewMutex(sess, name)
-	if err := s.acquire(m, timeout); err != nil {
+	token, err := s.acquire(m, name, timeout)
+	if err != nil {
 		sess.Close()
 		return nil, err
 	}
-	ctx, cancel := s.ctx()
-	defer cancel()
-	resp, err := s.cli.Get(ctx, m.Key())
-	if err == nil && len(resp.Kvs) == 0 {
-		err = errors.New("the lock's key vanished as it was taken: its session expired")
-	}
-	if err != nil {
-		sess.Close()
-		return nil, fmt.Errorf("lock %q: %w", name, s.wrap(err))
-	}
-	return &heldLock{m: m, sess: sess, token: uint64(resp.Kvs[0].CreateRevision), s: s}, nil
+	return &heldLock{m: m, sess: sess, token: token, s: s}, nil
 }
 
-// acquire takes m within timeout (0: one try; coord.Forever: no bound).
-func (s *store) acquire(m *concurrency.Mutex, timeout time.Duration) error {
-	if timeout == 0 {
-		ctx, cancel := s.ctx()
-		defer cancel()
-		err := m.TryLock(ctx)
-		if errors.Is(err, concurrency.ErrLocked) {
-			return coord.ErrHeld
-		}
-		return s.wrap(err)
+// acquire takes m, the lock name, within timeout (0: one try;
+// coord.Forever: no bound) and returns the revision that created the holder's key.
+//
+// A free lock is taken by TryLock's one transaction, which creates the
+// key: that transaction's revision (the header's) is the token. A held
+// one is waited for with Lock, whose header is a later read's, so the
+// key is read back for its create revision; that read also finds a
+// session that expired while it waited.
+func (s *store) acquire(m *concurrency.Mutex, name string, timeout time.Duration) (uint64, error) {
+	ctx, cancel := s.ctx()
+	err := m.TryLock(ctx)
+	cancel()
+	switch {
+	case err == nil:
+		return uint64(m.Header().Revision), nil
+	case !errors.Is(err, concurrency.ErrLocked):
+		return 0, s.wrap(err)
+	case timeout == 0:
+		return 0, coord.ErrHeld
 	}
-	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	ctx, cancel = context.Background(), context.CancelFunc(func() {})
 	if timeout != coord.Forever {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	defer cancel()
-	err := m.Lock(ctx)
-	if err != nil && ctx.Err() != nil {
-		return coord.ErrHeld
+	if err := m.Lock(ctx); err != nil {
+		if ctx.Err() != nil {
+			return 0, coord.ErrHeld
+		}
+		return 0, s.wrap(err)
 	}
-	return s.wrap(err)
+	gctx, gcancel := s.ctx()
+	defer gcancel()
+	resp, err := s.cli.Get(gctx, m.Key())
+	if err == nil && len(resp.Kvs) == 0 {
+		err = errors.New("the lock's key vanished as it was taken: its session expired")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("lock %q: %w", name, s.wrap(err))
+	}
+	return uint64(resp.Kvs[0].CreateRevision), nil
 }
 
 type heldLock struct {
@@ -85,16 +96,21 @@ type heldLock struct {
 func (l *heldLock) Token() uint64         { return l.token }
 func (l *heldLock) Lost() <-chan struct{} { return l.sess.Done() }
 
-// Release deletes the holder's key and revokes the session's lease
-// (either alone releases the lock).
+// Release deletes the holder's key, which releases the lock, and stops
+// renewing the session's lease, which then expires holding no key. Only
+// when the delete fails is the lease revoked, which releases the lock
+// too: a revoke is one more write for the cluster to commit.
 func (l *heldLock) Release() error {
 	ctx, cancel := l.s.ctx()
 	defer cancel()
-	err := l.m.Unlock(ctx)
-	if cerr := l.sess.Close(); err == nil {
-		err = cerr
+	if err := l.m.Unlock(ctx); err != nil {
+		if rerr := l.sess.Close(); rerr == nil {
+			return nil
+		}
+		return l.s.wrap(err)
 	}
-	return l.s.wrap(err)
+	l.sess.Orphan()
+	return nil
 }
 
 // Watch implements backend.Coordinator with etcd's Watch. Every event
