@@ -89,6 +89,7 @@ func (s *store) Stats() (backend.Stats, error) {
 	if err != nil {
 		return backend.Stats{}, s.wrap(err)
 	}
+	s.pin(count.Header.Revision)
 	type member struct {
 		Endpoint  string `json:"endpoint"`
 		ID        string `json:"id,omitempty"`

@@ -125,10 +125,15 @@ func (s *store) Watch(ctx context.Context, t coord.Target, from uint64, fn func(
 		}
 		opts = append(opts, clientv3.WithRange(rangeEnd(t.Key)))
 	}
-	start := int64(from)
 	if from == 0 {
-		start = s.rev + 1 // from the revision the store was opened at
+		// From the revision after the store's snapshot (its first read's).
+		rev, err := s.Revision()
+		if err != nil {
+			return err
+		}
+		from = rev + 1
 	}
+	start := int64(from)
 	opts = append(opts, clientv3.WithRev(start))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -24,6 +24,8 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 
 	"github.com/kvtool/kv/pkg/backend"
 )
@@ -82,17 +84,31 @@ func (Opener) Open(c backend.Cluster, readOnly bool) (backend.Store, error) {
 		return nil, unreachable(c, err)
 	}
 	s := &store{cli: cli, c: c, readOnly: readOnly, leases: map[clientv3.LeaseID]time.Time{}}
-	// One request within the dial timeout tells a reachable cluster from
-	// none; a read-only store pins the revision it answered at.
+	// Reaching a member within the dial timeout tells a reachable cluster
+	// from none. The client connects in the background; waiting for its
+	// connection costs no request.
 	ctx, cancel := context.WithTimeout(context.Background(), c.DialTimeout)
 	defer cancel()
-	resp, err := cli.Get(ctx, "\x00", clientv3.WithCountOnly())
-	if err != nil {
+	if err := waitConnected(ctx, cli.ActiveConnection()); err != nil {
 		cli.Close()
-		return nil, s.wrap(err)
+		return nil, unreachable(c, err)
 	}
-	s.rev = resp.Header.Revision
 	return s, nil
+}
+
+// waitConnected waits until conn has a connection to a member, or ctx
+// ends.
+func waitConnected(ctx context.Context, conn *grpc.ClientConn) error {
+	conn.Connect()
+	for {
+		st := conn.GetState()
+		if st == connectivity.Ready {
+			return nil
+		}
+		if !conn.WaitForStateChange(ctx, st) {
+			return ctx.Err()
+		}
+	}
 }
 
 // authError says what to do about etcd's authentication errors (nil for
@@ -123,7 +139,8 @@ type store struct {
 	cli      *clientv3.Client
 	c        backend.Cluster
 	readOnly bool
-	// rev is the revision a read-only store reads at.
+	// rev is the revision a read-only store reads at: that of its first
+	// read (see pin).
 	rev int64
 	// leases caches the expiry of each lease read.
 	leases map[clientv3.LeaseID]time.Time
@@ -153,6 +170,15 @@ func (s *store) wrap(err error) error {
 		return fmt.Errorf("etcd's database is out of space (its quota): free space with kv del and kv compact, then disarm the alarm (etcdctl alarm disarm): %w", err)
 	}
 	return err
+}
+
+// pin makes rev, the revision a read answered at, the one every later
+// read of a read-only store answers at, if none is yet: a read-only
+// command sees one snapshot of the cluster.
+func (s *store) pin(rev int64) {
+	if s.readOnly && s.rev == 0 {
+		s.rev = rev
+	}
 }
 
 func (s *store) readOpts(opts ...clientv3.OpOption) []clientv3.OpOption {
@@ -192,6 +218,7 @@ func (s *store) GetEntry(key []byte) (backend.Entry, error) {
 	if err != nil {
 		return backend.Entry{}, s.wrap(err)
 	}
+	s.pin(resp.Header.Revision)
 	if len(resp.Kvs) == 0 {
 		return backend.Entry{}, backend.ErrNotFound
 	}
@@ -211,7 +238,7 @@ func (s *store) GetTo(key []byte, w io.Writer) (backend.Entry, error) {
 }
 
 func (s *store) Revision() (uint64, error) {
-	if s.readOnly {
+	if s.readOnly && s.rev > 0 {
 		return uint64(s.rev), nil
 	}
 	ctx, cancel := s.ctx()
@@ -220,6 +247,7 @@ func (s *store) Revision() (uint64, error) {
 	if err != nil {
 		return 0, s.wrap(err)
 	}
+	s.pin(resp.Header.Revision)
 	return uint64(resp.Header.Revision), nil
 }
 
@@ -368,6 +396,7 @@ func (s *store) pages(prefix, start []byte, keysOnly bool, fn func(ctx context.C
 			return s.wrap(err)
 		}
 		rev = resp.Header.Revision
+		s.pin(rev)
 		for _, kv := range resp.Kvs {
 			if err := fn(ctx, kv); err != nil {
 				return err
@@ -440,6 +469,7 @@ func (s *store) pagesOne(prefix, key []byte, found *[]byte) error {
 	if err != nil {
 		return s.wrap(err)
 	}
+	s.pin(resp.Header.Revision)
 	if len(resp.Kvs) > 0 {
 		*found = resp.Kvs[0].Key
 	}

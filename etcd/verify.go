@@ -26,7 +26,11 @@ func (s *store) Verify() (*inspect.Report, error) {
 		return nil, err
 	}
 	rep := &inspect.Report{Dir: strings.Join(s.c.Endpoints, ","), Files: []inspect.FileReport{}, Problems: []kv.Problem{}, Notes: []string{}, Warnings: []string{}}
-	rev := s.rev
+	urev, err := s.Revision()
+	if err != nil {
+		return nil, err
+	}
+	rev := int64(urev)
 	hashes := map[string]uint32{}
 	for _, m := range sts {
 		f := inspect.FileReport{File: m.endpoint, Kind: "member", Status: "ok"}
