@@ -22,7 +22,13 @@ before and after and the time taken, on stderr.
 The new table needs room on the device, about the size of the store's
 files; without it kv compact exits 5 and changes nothing. Deletes and
 small writes still work on a full device: they go to the log, whose
-flush into a table is put off (with a warning) until there is room.`,
+flush into a table is put off (with a warning) until there is room.
+
+On etcd (--endpoints), kv compact compacts the cluster's history at the
+current revision, defragments every member, and then disarms the
+out-of-space alarms (etcd raises one when a member's database reaches
+its quota, and then refuses every write but deletes), saying so on
+stderr. A member still over its quota raises its alarm at the next write.`,
 		Example: `  kv compact
   kv compact -v          # sizes before and after, and the time taken`,
 		Args: cobra.NoArgs,
@@ -36,6 +42,9 @@ flush into a table is put off (with a warning) until there is room.`,
 			st, err := s.Compact()
 			if err != nil {
 				return err
+			}
+			for _, n := range st.Notes {
+				fmt.Fprintf(a.stderr, "kv: %s\n", n)
 			}
 			if verbose {
 				fmt.Fprintf(a.stderr, "compacted: %d bytes %s before, %d bytes after (%.1f%%), in %s\n",

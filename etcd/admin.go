@@ -1,9 +1,11 @@
 package etcd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/kvtool/kv/pkg/backend"
@@ -67,6 +69,10 @@ func (s *store) Compact() (backend.CompactReport, error) {
 			return backend.CompactReport{}, fmt.Errorf("defragment %s: %w", m.endpoint, s.wrap(err))
 		}
 	}
+	notes, err := s.disarmNoSpace(ctx)
+	if err != nil {
+		return backend.CompactReport{}, err
+	}
 	after, err := s.statuses()
 	if err != nil {
 		return backend.CompactReport{}, err
@@ -74,7 +80,31 @@ func (s *store) Compact() (backend.CompactReport, error) {
 	return backend.CompactReport{
 		BytesBefore: dbSize(before), BytesAfter: dbSize(after),
 		Before: fmt.Sprintf("in %d members' databases (history compacted at revision %d)", len(before), rev),
+		Notes:  notes,
 	}, nil
+}
+
+// disarmNoSpace disarms the out-of-space alarms, after a compaction and
+// defragmentation freed what they could, as etcd's maintenance guide
+// says to: a raised alarm keeps the cluster refusing every write but
+// deletes, whatever space is free. A member still over its quota raises
+// it again at its next write.
+func (s *store) disarmNoSpace(ctx context.Context) ([]string, error) {
+	alarms, err := s.cli.AlarmList(ctx)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	var notes []string
+	for _, a := range alarms.Alarms {
+		if a.Alarm != etcdserverpb.AlarmType_NOSPACE {
+			continue
+		}
+		if _, err := s.cli.AlarmDisarm(ctx, (*clientv3.AlarmMember)(a)); err != nil {
+			return notes, fmt.Errorf("disarm the out-of-space alarm of member %x: %w", a.MemberID, s.wrap(err))
+		}
+		notes = append(notes, fmt.Sprintf("disarmed the out-of-space alarm of member %x: writes are accepted again while the database stays under its quota", a.MemberID))
+	}
+	return notes, nil
 }
 
 // Stats reports the cluster as its members see it.

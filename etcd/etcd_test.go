@@ -76,6 +76,8 @@ type member struct {
 	// tls, when set, serves clients over TLS and requires their
 	// certificates.
 	tls *testPKI
+	// flags are more of etcd's flags.
+	flags []string
 }
 
 // newMember gives a member free ports in dir.
@@ -112,6 +114,7 @@ func (m *member) launch() error {
 		args = append(args, "--cert-file", m.tls.serverCert, "--key-file", m.tls.serverKey,
 			"--trusted-ca-file", m.tls.ca, "--client-cert-auth")
 	}
+	args = append(args, m.flags...)
 	c := exec.Command(m.bin, args...)
 	logPath := filepath.Join(m.dir, m.name+".log")
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -160,9 +163,10 @@ func (m *member) stop() {
 	m.cmd = nil
 }
 
-// startCluster starts an n-member cluster in dir (members m1, m2, …) and
-// returns once every member answers.
-func startCluster(bin, dir string, n int) ([]*member, error) {
+// startCluster starts an n-member cluster in dir (members m1, m2, …),
+// each with more etcd flags if given, and returns once every member
+// answers.
+func startCluster(bin, dir string, n int, flags ...string) ([]*member, error) {
 	var ms []*member
 	var peers []string
 	for i := 1; i <= n; i++ {
@@ -170,6 +174,7 @@ func startCluster(bin, dir string, n int) ([]*member, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.flags = flags
 		ms = append(ms, m)
 		peers = append(peers, m.name+"="+m.peer)
 	}
@@ -192,8 +197,8 @@ func startCluster(bin, dir string, n int) ([]*member, error) {
 
 // TestScripts runs each script against a fresh one-member etcd (three
 // members for a script named cluster_*; one that serves TLS and requires
-// client certificates, made in $WORK, for tls_*), with KV_ENDPOINTS
-// naming them.
+// client certificates, made in $WORK, for tls_*; one whose database
+// quota is 1 MiB for quota_*), with KV_ENDPOINTS naming them.
 func TestScripts(t *testing.T) {
 	bin := etcdServer(t)
 	testscript.Run(t, testscript.Params{
@@ -205,9 +210,12 @@ func TestScripts(t *testing.T) {
 			}
 			var ms []*member
 			var err error
-			if strings.HasPrefix(filepath.Base(env.WorkDir), "script-tls") {
+			switch name := filepath.Base(env.WorkDir); {
+			case strings.HasPrefix(name, "script-tls"):
 				ms, err = startTLSMember(bin, env.WorkDir)
-			} else {
+			case strings.HasPrefix(name, "script-quota"):
+				ms, err = startCluster(bin, env.WorkDir, 1, "--quota-backend-bytes=1048576")
+			default:
 				ms, err = startCluster(bin, env.WorkDir, n)
 			}
 			if err != nil {

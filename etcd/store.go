@@ -167,7 +167,7 @@ func (s *store) wrap(err error) error {
 	case errors.Is(err, rpctypes.ErrGRPCTooManyOps), errors.Is(err, rpctypes.ErrTooManyOps):
 		return fmt.Errorf("%w: more operations than etcd takes in one transaction (its --max-txn-ops)", backend.ErrTooLarge)
 	case errors.Is(err, rpctypes.ErrGRPCNoSpace), errors.Is(err, rpctypes.ErrNoSpace):
-		return fmt.Errorf("etcd's database is out of space (its quota): free space with kv del and kv compact, then disarm the alarm (etcdctl alarm disarm): %w", err)
+		return fmt.Errorf("etcd's database is out of space (its quota): delete what is not needed (kv del; deletes are still accepted), then run kv compact, which frees the space and disarms the alarm: %w", err)
 	}
 	return err
 }

@@ -109,6 +109,9 @@ type CompactReport struct {
 	// Before says what the bytes before were held in ("3 tables and the
 	// log").
 	Before string
+	// Notes are what else the compaction did that its user should know,
+	// one sentence each.
+	Notes []string
 }
 
 // Stats is a store's figures, in the order a table shows them.
