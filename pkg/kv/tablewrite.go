@@ -59,6 +59,9 @@ func (db *DB) writeTable(num uint64, it iterator, bottom bool, c cover) (int64, 
 	}
 	bw := bufio.NewWriterSize(&fileWriter{f: f}, 256<<10)
 	tw := sstable.NewWriter(bw)
+	// The filter is built from the keys read back from the file, so that
+	// writing a table of n keys does not hold n hashes.
+	tw.ReadBack(f, bw.Flush)
 	err = tw.SetCover(c.lo, c.hi)
 	var entries uint64
 	ops := db.mergeAhead(it, bottom)

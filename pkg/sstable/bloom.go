@@ -53,14 +53,19 @@ func buildBloom(hashes []uint64) []byte {
 	blocks := bloomBlocks(len(hashes))
 	filter := make([]byte, blocks*bloomBlockSize)
 	for _, h := range hashes {
-		b, base, step := bloomLocate(h, blocks)
-		blk := filter[b*bloomBlockSize : (b+1)*bloomBlockSize]
-		for i := uint32(0); i < bloomProbes; i++ {
-			bit := (base + i*step) & (bloomBlockSize*8 - 1)
-			blk[bit>>3] |= 1 << (bit & 7)
-		}
+		bloomAdd(filter, blocks, h)
 	}
 	return filter
+}
+
+// bloomAdd sets a hash's bits in a filter of blocks blocks.
+func bloomAdd(filter []byte, blocks int, h uint64) {
+	b, base, step := bloomLocate(h, blocks)
+	blk := filter[b*bloomBlockSize : (b+1)*bloomBlockSize]
+	for i := uint32(0); i < bloomProbes; i++ {
+		bit := (base + i*step) & (bloomBlockSize*8 - 1)
+		blk[bit>>3] |= 1 << (bit & 7)
+	}
 }
 
 // bloomMayContain checks a hash against one filter block.

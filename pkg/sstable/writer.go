@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/pkg/entry"
@@ -30,7 +31,17 @@ type Writer struct {
 	// TopStride-th block, offsets relative to the start of top.
 	top        []byte
 	topOffsets []uint32
-	hashes     []uint64
+	// hashes are the key hashes the bloom filter is built from: every
+	// key's, or with ReadBack only those of the blocks in keptBlocks.
+	hashes []uint64
+	// readBack and flush are ReadBack's. pending holds the hashes of the
+	// current block's keys, which flushBlock keeps (in hashes, and the
+	// block's number in keptBlocks) only when the block holds a streamed
+	// value: reading such a block back would read its value.
+	readBack   io.ReaderAt
+	flush      func() error
+	pending    []uint64
+	keptBlocks []uint64
 	blocks     uint64
 	entries    uint64
 	// coverLo and coverHi are the revision cover SetCover recorded.
@@ -53,6 +64,18 @@ func NewWriter(w io.Writer) *Writer {
 	return &Writer{w: w, block: make([]byte, 0, 2*BlockSize)}
 }
 
+// ReadBack makes the Writer build the bloom filter, at Finish, from the
+// keys of the data blocks it wrote, read back through r once flush has
+// pushed out what the caller's buffer holds, instead of from a hash of
+// every key kept since the first Add: the Writer's memory then grows
+// with the number of blocks (the index), not of keys. r must read what
+// was written to the Writer's w, at the same offsets. A block read back
+// is checked against its checksum; the table's bytes are the same
+// either way.
+func (w *Writer) ReadBack(r io.ReaderAt, flush func() error) {
+	w.readBack, w.flush = r, flush
+}
+
 // Add appends an entry: a value, an expiring value or a tombstone.
 func (w *Writer) Add(op entry.Op) error {
 	if w.err != nil {
@@ -71,7 +94,11 @@ func (w *Writer) Add(op entry.Op) error {
 		w.block = entry.AppendOp(w.block, op)
 	}
 	w.lastKey = append(w.lastKey[:0], op.Key...)
-	w.hashes = append(w.hashes, Hash(op.Key))
+	if w.readBack == nil {
+		w.hashes = append(w.hashes, Hash(op.Key))
+	} else {
+		w.pending = append(w.pending, Hash(op.Key))
+	}
 	w.entries++
 	if w.streamed+len(w.block) >= BlockSize {
 		w.flushBlock()
@@ -108,6 +135,11 @@ func (w *Writer) flushBlock() {
 	if len(w.block) == 0 && w.streamed == 0 {
 		return
 	}
+	if w.streamed > 0 {
+		w.hashes = append(w.hashes, w.pending...)
+		w.keptBlocks = append(w.keptBlocks, w.blocks)
+	}
+	w.pending = w.pending[:0]
 	start := w.off - uint64(w.streamed)
 	// The entry offsets let a lookup binary-search the block. A block is
 	// cut once it reaches BlockSize, so every entry starts below it and
@@ -162,7 +194,16 @@ func (w *Writer) Finish() (int64, error) {
 	}
 	indexLen := uint64(len(meta))
 	topLen := uint32(indexLen) - uint32(topBase)
-	meta = append(meta, buildBloom(w.hashes)...)
+	if w.readBack == nil {
+		meta = append(meta, buildBloom(w.hashes)...)
+	} else {
+		filter, err := w.readBackBloom()
+		if err != nil {
+			w.err = err
+			return 0, err
+		}
+		meta = append(meta, filter...)
+	}
 	bloomLen := uint64(len(meta)) - indexLen
 	sums := make([]byte, 0, chunkCount(uint64(len(meta)))*4)
 	for i := 0; i < len(meta); i += ChunkSize {
@@ -177,4 +218,62 @@ func (w *Writer) Finish() (int64, error) {
 		coverLo: w.coverLo, coverHi: w.coverHi,
 	}.encode())
 	return int64(w.off), w.err
+}
+
+// readBackBloom builds the bloom filter of ReadBack: from the hashes
+// kept for blocks with a streamed value, and from the keys of every
+// other block, read back and checked.
+func (w *Writer) readBackBloom() ([]byte, error) {
+	if err := w.flush(); err != nil {
+		return nil, err
+	}
+	blocks := bloomBlocks(int(w.entries))
+	filter := make([]byte, blocks*bloomBlockSize)
+	for _, h := range w.hashes {
+		bloomAdd(filter, blocks, h)
+	}
+	keys := uint64(len(w.hashes))
+	kept := w.keptBlocks
+	var buf []byte
+	index := w.index
+	for i := uint64(0); i < w.blocks; i++ {
+		var start, size uint64
+		index, start, size = nextIndexEntry(index)
+		if len(kept) > 0 && kept[0] == i {
+			kept = kept[1:]
+			continue
+		}
+		buf = slices.Grow(buf[:0], int(size))[:size]
+		if n, err := w.readBack.ReadAt(buf, int64(start)); n < len(buf) {
+			return nil, fmt.Errorf("sstable: read back block %d at offset %d: %w", i, start, err)
+		}
+		body, sum := buf[:size-4], binary.LittleEndian.Uint32(buf[size-4:])
+		entries, ok := blockEntries(body)
+		if !ok || crc32c.Checksum(body) != sum {
+			return nil, fmt.Errorf("sstable: block %d at offset %d reads back other than it was written", i, start)
+		}
+		for p := entries; len(p) > 0; keys++ {
+			key, rest, ok := skipEntry(p)
+			if !ok {
+				return nil, fmt.Errorf("sstable: block %d at offset %d reads back other than it was written", i, start)
+			}
+			bloomAdd(filter, blocks, Hash(key))
+			p = rest
+		}
+	}
+	if keys != w.entries {
+		return nil, fmt.Errorf("sstable: %d keys read back, %d written", keys, w.entries)
+	}
+	return filter, nil
+}
+
+// nextIndexEntry decodes the block handle at the front of an index the
+// Writer built, and returns the rest.
+func nextIndexEntry(p []byte) (rest []byte, start, size uint64) {
+	kl, n := binary.Uvarint(p)
+	p = p[n+int(kl):]
+	start, n = binary.Uvarint(p)
+	p = p[n:]
+	size, n = binary.Uvarint(p)
+	return p[n:], start, size
 }
