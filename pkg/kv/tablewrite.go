@@ -2,6 +2,7 @@ package kv
 
 import (
 	"bufio"
+	"sync"
 
 	"github.com/kvtool/kv/pkg/sstable"
 	"github.com/kvtool/kv/pkg/vfs"
@@ -118,6 +119,22 @@ type mergeAhead struct {
 	// err is the iterator's error, readable once chunks is closed.
 	err     error
 	stopped bool
+	// The tables' iterators defer dropping the pages they pass until
+	// the writer is done with every chunk holding operations that may
+	// point into them: a drop requested while the merge filled chunk n
+	// (counting from 0) waits in held, tagged n, until the writer's
+	// done has been called n+1 times.
+	mu   sync.Mutex
+	held []heldDrop
+	sent int // chunks handed to the writer (merge goroutine only)
+	used int // chunks the writer is done with (writer only)
+}
+
+// heldDrop is a drop of passed table pages, held until chunk has been
+// used.
+type heldDrop struct {
+	chunk int
+	drop  func()
 }
 
 func (db *DB) mergeAhead(it iterator, bottom bool) *mergeAhead {
@@ -130,12 +147,22 @@ func (db *DB) mergeAhead(it iterator, bottom bool) *mergeAhead {
 	for range inFlight + 2 {
 		m.free <- make([]wal.Op, 0, aheadChunk)
 	}
+	if mi, ok := it.(*mergeIter); ok {
+		for _, src := range mi.its {
+			if ti, ok := src.(tableIter); ok {
+				ti.DeferDrops(m.hold)
+			}
+		}
+	}
 	go func() {
 		defer close(m.chunks)
 		buf := <-m.free
 		send := func() bool {
 			select {
 			case m.chunks <- buf:
+				m.mu.Lock()
+				m.sent++
+				m.mu.Unlock()
 			case <-m.stop:
 				return false
 			}
@@ -163,9 +190,30 @@ func (db *DB) mergeAhead(it iterator, bottom bool) *mergeAhead {
 	return m
 }
 
+// hold keeps a table iterator's drop until the chunk being filled (and
+// every one before it) has been used.
+func (m *mergeAhead) hold(drop func()) {
+	m.mu.Lock()
+	m.held = append(m.held, heldDrop{chunk: m.sent, drop: drop})
+	m.mu.Unlock()
+}
+
 // done returns a chunk the writer has used; failed stops the merge, whose
-// remaining chunks the writer then drains unused.
+// remaining chunks the writer then drains unused. The drops held for
+// the chunks used so far run.
 func (m *mergeAhead) done(chunk []wal.Op, failed bool) {
+	m.used++
+	m.mu.Lock()
+	n := 0
+	for n < len(m.held) && m.held[n].chunk < m.used {
+		n++
+	}
+	ready := m.held[:n:n]
+	m.held = m.held[n:]
+	m.mu.Unlock()
+	for _, h := range ready {
+		h.drop()
+	}
 	m.free <- chunk[:0]
 	if failed && !m.stopped {
 		m.stopped = true

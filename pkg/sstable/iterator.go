@@ -26,15 +26,27 @@ type Iterator struct {
 	// dropFrom is where the bytes this iterator has passed and not yet
 	// handed to the reader's dropPages start (see load).
 	dropFrom uint64
-	started  bool
-	op       entry.Op
-	err      error
+	// hold, when set, is handed each drop instead of running it
+	// (DeferDrops).
+	hold    func(drop func())
+	started bool
+	op      entry.Op
+	err     error
 }
 
 // NewIterator returns an iterator positioned before the first entry.
 func (r *Reader) NewIterator() *Iterator {
 	return &Iterator{r: r, block: -1}
 }
+
+// DeferDrops makes the iterator hand hold each drop of the pages it has
+// passed, as a function to call later, instead of dropping them at once:
+// the entries it returned point into those pages, and a consumer that
+// uses them after the iterator moved on (another goroutine, a few
+// entries behind) would fault the pages back in, to stay. hold calls
+// the function once no entry it returned before the drop is in use.
+// Without a reader's dropPages (see SetDropPages), hold is never called.
+func (it *Iterator) DeferDrops(hold func(drop func())) { it.hold = hold }
 
 // SeekGE positions the iterator so that the next call to Next yields the
 // first entry whose key is >= key.
@@ -65,7 +77,12 @@ func (it *Iterator) load(i int) bool {
 		// resident. They go a megabyte at a time, from a page boundary
 		// (the mapping starts on one), so that whole pages go.
 		if end := uint64(it.base) + it.blen; end-it.dropFrom >= dropChunk {
-			it.r.dropPages(it.r.data[it.dropFrom:end])
+			passed, drop := it.r.data[it.dropFrom:end], it.r.dropPages
+			if it.hold != nil {
+				it.hold(func() { drop(passed) })
+			} else {
+				drop(passed)
+			}
 			it.dropFrom = end - end%minPage
 		}
 	}
