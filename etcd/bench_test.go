@@ -13,10 +13,12 @@ import (
 // member, as a script runs them: kv get, kv set (kv execs kv-etcd) and
 // kv lock's acquire and release around a no-op command, each beside
 // etcdctl's get, put and lock (Debian's etcd-client; skipped without
-// it). The binaries are built as the release builds them (static, no
-// cgo, stripped). Each iteration runs kv once and etcdctl once, so that
-// a change in the machine's load moves both; it reports their medians
-// and kv's ratio to etcdctl's.
+// it); and a local kv get (no endpoints) beside the same get from a kv
+// built without the early hand-over (-tags kv_noearly), which shows
+// what the hand-over costs a local command. The binaries are built as
+// the release builds them (static, no cgo, stripped). Each iteration
+// runs both commands of a pair once, so that a change in the machine's
+// load moves both; it reports their medians and the ratio.
 //
 //	go -C etcd test -run '^$' -bench OneShot -benchtime 200x
 func BenchmarkOneShot(b *testing.B) {
@@ -32,9 +34,11 @@ func BenchmarkOneShot(b *testing.B) {
 	}
 	defer ms[0].stop()
 	url := ms[0].client
+	kv, kvNoEarly := filepath.Join(dir, "kv"), filepath.Join(dir, "noearly", "kv")
 	for _, build := range [][]string{
-		{"build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "kv"), "github.com/kvtool/kv"},
+		{"build", "-trimpath", "-ldflags=-s -w", "-o", kv, "github.com/kvtool/kv"},
 		{"build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "kv-etcd"), "./cmd/kv-etcd"},
+		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "kv_noearly", "-o", kvNoEarly, "github.com/kvtool/kv"},
 	} {
 		c := exec.Command("go", build...)
 		c.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -42,9 +46,9 @@ func BenchmarkOneShot(b *testing.B) {
 			b.Fatalf("go %v: %v\n%s", build, err, out)
 		}
 	}
-	kv := filepath.Join(dir, "kv")
-	env := append(os.Environ(), "KV_ENDPOINTS="+url, "XDG_CONFIG_HOME="+dir)
-	run := func(b *testing.B, args []string) time.Duration {
+	base := append(os.Environ(), "XDG_CONFIG_HOME="+dir, "KV_ENDPOINTS=")
+	cluster := append(slices.Clone(base), "KV_ENDPOINTS="+url)
+	run := func(b *testing.B, env, args []string) time.Duration {
 		c := exec.Command(args[0], args[1:]...)
 		c.Env = env
 		start := time.Now()
@@ -54,25 +58,32 @@ func BenchmarkOneShot(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	run(b, []string{kv, "set", "k", "v"})
+	run(b, cluster, []string{kv, "set", "k", "v"})
+	local := filepath.Join(dir, "local")
+	run(b, base, []string{kv, "-d", local, "set", "k", "v"})
 	for _, c := range []struct {
-		name    string
-		kv, ctl []string
+		name   string
+		env    []string
+		a, b   []string
+		aName  string
+		bName  string
+		metric string
 	}{
-		{"get", []string{kv, "get", "k"}, []string{etcdctl, "--endpoints", url, "get", "k", "--print-value-only"}},
-		{"set", []string{kv, "set", "k", "v"}, []string{etcdctl, "--endpoints", url, "put", "k", "v"}},
-		{"lock", []string{kv, "lock", "bench", "--", "true"}, []string{etcdctl, "--endpoints", url, "lock", "bench", "true"}},
+		{"get", cluster, []string{kv, "get", "k"}, []string{etcdctl, "--endpoints", url, "get", "k", "--print-value-only"}, "kv", "etcdctl", "kv/etcdctl"},
+		{"set", cluster, []string{kv, "set", "k", "v"}, []string{etcdctl, "--endpoints", url, "put", "k", "v"}, "kv", "etcdctl", "kv/etcdctl"},
+		{"lock", cluster, []string{kv, "lock", "bench", "--", "true"}, []string{etcdctl, "--endpoints", url, "lock", "bench", "true"}, "kv", "etcdctl", "kv/etcdctl"},
+		{"local-get", base, []string{kv, "-d", local, "get", "k"}, []string{kvNoEarly, "-d", local, "get", "k"}, "kv", "noearly", "kv/noearly"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			var kvTimes, ctlTimes []time.Duration
+			var aTimes, bTimes []time.Duration
 			for b.Loop() {
-				kvTimes = append(kvTimes, run(b, c.kv))
-				ctlTimes = append(ctlTimes, run(b, c.ctl))
+				aTimes = append(aTimes, run(b, c.env, c.a))
+				bTimes = append(bTimes, run(b, c.env, c.b))
 			}
-			kvMedian, ctlMedian := median(kvTimes), median(ctlTimes)
-			b.ReportMetric(float64(kvMedian)/1e6, "kv-ms")
-			b.ReportMetric(float64(ctlMedian)/1e6, "etcdctl-ms")
-			b.ReportMetric(float64(kvMedian)/float64(ctlMedian), "kv/etcdctl")
+			am, bm := median(aTimes), median(bTimes)
+			b.ReportMetric(float64(am)/1e6, c.aName+"-ms")
+			b.ReportMetric(float64(bm)/1e6, c.bName+"-ms")
+			b.ReportMetric(float64(am)/float64(bm), c.metric)
 		})
 	}
 }

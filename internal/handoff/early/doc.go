@@ -1,5 +1,3 @@
-//go:build unix
-
 // Package early hands a cluster command over to kv-etcd while the kv
 // binary initialises its packages, before the rest of them (Cobra, Viper,
 // the table and YAML packages) run their initialisation: a command that
@@ -13,28 +11,8 @@
 // It does nothing when the endpoints come from the config file, when
 // kv-etcd is not beside the kv executable, or when exec fails: the
 // command tree then hands over the usual way, or says what is missing.
+//
+// The hand-over is built on unix systems; the kv_noearly build tag leaves
+// it out, for the benchmark that shows what it costs a local command
+// (etcd/bench_test.go).
 package early
-
-import (
-	"os"
-	"strings"
-	"syscall"
-
-	"github.com/kvtool/kv/internal/handoff"
-)
-
-func init() {
-	// A test binary (kv.test) links this package through package main;
-	// it must run its tests, whatever the environment says.
-	if strings.HasSuffix(os.Args[0], ".test") || !handoff.Requested(os.Args[1:], os.Getenv) {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	if path, ok := handoff.Beside(exe); ok {
-		// Exec returns only on failure, which the command tree reports.
-		_ = syscall.Exec(path, append([]string{handoff.Binary}, os.Args[1:]...), os.Environ())
-	}
-}
