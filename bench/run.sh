@@ -64,13 +64,14 @@ log "building bench binaries, the kv CLI and the bbolt CLI"
 mkdir -p bin
 go build -o bin/ ./cmd/...
 # The kv CLI is built as .goreleaser.yaml builds the release binary
-# (static, trimmed); the bbolt CLI as its README installs it.
-CGO_ENABLED=0 go build -C .. -trimpath -ldflags '-s -w' -o bench/bin/kv .
+# (static, trimmed, the older collector); the bbolt CLI as its README
+# installs it.
+CGO_ENABLED=0 GOEXPERIMENT=nogreenteagc go build -C .. -trimpath -ldflags '-s -w' -o bench/bin/kv .
 # So is the floor of a CLI on the libraries kv's must use.
-CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/floor-libs ./cmd/floor-libs
+CGO_ENABLED=0 GOEXPERIMENT=nogreenteagc go build -trimpath -ldflags '-s -w' -o bin/floor-libs ./cmd/floor-libs
 GOBIN=$PWD/bin GOFLAGS= go install go.etcd.io/bbolt/cmd/bbolt@v1.5.0
 # And as kv's release is built, for a like-for-like row (informative).
-GOBIN=$PWD/bin/static GOFLAGS= CGO_ENABLED=0 go install -trimpath -ldflags '-s -w' go.etcd.io/bbolt/cmd/bbolt@v1.5.0
+GOBIN=$PWD/bin/static GOFLAGS= CGO_ENABLED=0 GOEXPERIMENT=nogreenteagc go install -trimpath -ldflags '-s -w' go.etcd.io/bbolt/cmd/bbolt@v1.5.0
 [ "$mode" = build ] && exit 0
 
 rm -rf "$out" "$work"

@@ -16,7 +16,8 @@ import (
 // it); and a local kv get (no endpoints) beside the same get from a kv
 // built without the early hand-over (-tags kv_noearly), which shows
 // what the hand-over costs a local command. The binaries are built as
-// the release builds them (static, no cgo, stripped). Each iteration
+// the release builds them (static, no cgo, stripped, the older garbage
+// collector: see .goreleaser.yaml). Each iteration
 // runs both commands of a pair once, so that a change in the machine's
 // load moves both; it reports their medians and the ratio.
 //
@@ -41,7 +42,7 @@ func BenchmarkOneShot(b *testing.B) {
 		{"build", "-trimpath", "-ldflags=-s -w", "-tags", "kv_noearly", "-o", kvNoEarly, "github.com/kvtool/kv"},
 	} {
 		c := exec.Command("go", build...)
-		c.Env = append(os.Environ(), "CGO_ENABLED=0")
+		c.Env = append(os.Environ(), "CGO_ENABLED=0", "GOEXPERIMENT=nogreenteagc")
 		if out, err := c.CombinedOutput(); err != nil {
 			b.Fatalf("go %v: %v\n%s", build, err, out)
 		}
