@@ -28,16 +28,16 @@ mode=${1:-full}
 case $mode in
 full | stores)
 	sizes="1000 100000 1000000 10000000"; big=1000000; setsize=100000
-	rounds=6 runs=20 loadruns=5 randruns=7 randcount=1000000 rssruns=5 compactruns=3 bigvalue=100000000
+	rounds=6 runs=20 loadruns=5 randruns=7 randcount=1000000 rssruns=5 compactruns=3 bigvalue=100000000 etcdruns=300
 	out=data/full results=RESULTS.md charts=charts ;;
 quick)
 	sizes="1000 100000"; big=100000; setsize=100000
-	rounds=2 runs=5 loadruns=1 randruns=1 randcount=200000 rssruns=2 compactruns=1 bigvalue=100000000
+	rounds=2 runs=5 loadruns=1 randruns=1 randcount=200000 rssruns=2 compactruns=1 bigvalue=100000000 etcdruns=30
 	out=data/quick results=data/quick/RESULTS.md charts=data/quick/charts ;;
 build) out=data/build ;;
 smoke)
 	sizes="100 1000"; big=1000; setsize=1000
-	rounds=1 runs=2 loadruns=1 randruns=1 randcount=10000 rssruns=1 compactruns=1 bigvalue=8000000
+	rounds=1 runs=2 loadruns=1 randruns=1 randcount=10000 rssruns=1 compactruns=1 bigvalue=8000000 etcdruns=0
 	out=data/smoke results=data/smoke/RESULTS.md charts=data/smoke/charts ;;
 *)
 	echo "usage: bench/run.sh [full|quick|smoke|stores|build]" >&2; exit 2 ;;
@@ -351,6 +351,26 @@ for ((r = 1; r <= rounds; r++)); do
 		hf complete/all "$(human "$n") keys" "$runs" bin/kv -d "$stores/kv-$n" __complete get key00001
 	done
 done
+
+# ---------------------------------------------------------------- 9, kv on etcd
+# kv on one local etcd member against etcdctl, whole processes, the two
+# alternating (BenchmarkOneShot in etcd/bench_test.go), and a local get
+# beside a kv built without the early hand-over. Needs etcd and etcdctl
+# (apt-get install etcd-server etcd-client); the smoke run leaves it out.
+if ((etcdruns > 0)) && command -v etcd >/dev/null && command -v etcdctl >/dev/null; then
+	log "kv on etcd against etcdctl, $etcdruns rounds"
+	go -C ../etcd test -run '^$' -bench OneShot -benchtime "${etcdruns}x" >"$out/etcd.txt"
+	# BenchmarkOneShot/get-2 N NS ns/op V1 UNIT1 V2 UNIT2 V3 UNIT3
+	while IFS=$'\t' read -r label value; do
+		rec etcd "$label" "$value"
+	done < <(awk '/^BenchmarkOneShot\// {
+		op = substr($1, index($1, "/") + 1); sub(/-[0-9]+$/, "", op)
+		for (i = 5; i < NF; i += 2) print op " " $(i + 1) "\t" $i
+	}' "$out/etcd.txt")
+	meta etcdnote "\`go -C etcd test -run '^\$' -bench OneShot -benchtime ${etcdruns}x\`: each round runs kv, then etcdctl (local-get: kv, then kv built with -tags kv_noearly); medians in ms, and kv's over the other's."
+else
+	meta etcdnote "Skipped in this run: a smoke run, or etcd or etcdctl is not installed (apt-get install etcd-server etcd-client)."
+fi
 
 meta "load average" "$(cut -d' ' -f1-3 /proc/loadavg) at the end, after $SECONDS s"
 [ -n "${BENCH_NOTES:-}" ] && printf '%s\n' "$BENCH_NOTES" | while IFS= read -r l; do meta notes "$l"; done
