@@ -245,6 +245,9 @@ func (w *Writer) readBackBloom() ([]byte, error) {
 		}
 		buf = slices.Grow(buf[:0], int(size))[:size]
 		if n, err := w.readBack.ReadAt(buf, int64(start)); n < len(buf) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
 			return nil, fmt.Errorf("sstable: read back block %d at offset %d: %w", i, start, err)
 		}
 		body, sum := buf[:size-4], binary.LittleEndian.Uint32(buf[size-4:])
