@@ -34,9 +34,11 @@ func (f *fileBuffer) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // buildReadBack writes ops as build does, but with ReadBack through a
-// small buffer.
-func buildReadBack(t testing.TB, ops []entry.Op, f *fileBuffer) ([]byte, error) {
+// small buffer, reading back a table of more than from keys.
+func buildReadBack(t testing.TB, ops []entry.Op, f *fileBuffer, from int) ([]byte, error) {
 	t.Helper()
+	defer func(n int) { readBackFrom = n }(readBackFrom)
+	readBackFrom = from
 	bw := bufio.NewWriterSize(f, 4096)
 	w := NewWriter(bw)
 	w.ReadBack(f, bw.Flush)
@@ -84,21 +86,25 @@ func readBackOps() []entry.Op {
 
 // TestReadBackSameBytes: a filter built from the keys read back gives
 // the same table, byte for byte, as one built from every key's hash
-// kept while writing, with streamed values among the blocks.
+// kept while writing, with streamed values among the blocks, whether
+// the table is read back from its first key, from halfway or not at
+// all (fewer keys than readBackFrom).
 func TestReadBackSameBytes(t *testing.T) {
 	ops := readBackOps()
 	want := build(t, ops)
-	got, err := buildReadBack(t, ops, &fileBuffer{})
-	if err != nil {
-		t.Fatal(err)
+	for _, from := range []int{0, len(ops) / 2, len(ops)} {
+		got, err := buildReadBack(t, ops, &fileBuffer{}, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("with ReadBack from %d keys: %d bytes that differ from the %d without", from, len(got), len(want))
+		}
+		checkTable(t, got, ops)
 	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("with ReadBack: %d bytes that differ from the %d without", len(got), len(want))
-	}
-	checkTable(t, got, ops)
 	// One key, and none but a streamed value.
 	for _, ops := range [][]entry.Op{ops[:1], {{Kind: entry.KindSet, Key: []byte("k"), Value: make([]byte, 200<<10)}}} {
-		got, err := buildReadBack(t, ops, &fileBuffer{})
+		got, err := buildReadBack(t, ops, &fileBuffer{}, 0)
 		if err != nil || !bytes.Equal(got, build(t, ops)) {
 			t.Errorf("%d entries: ReadBack gives other bytes (%v)", len(ops), err)
 		}
@@ -120,11 +126,11 @@ func TestReadBackDetectsChange(t *testing.T) {
 			p[50000-off] ^= 0x10
 		}
 	}}
-	if _, err := buildReadBack(t, ops, f); err == nil || !strings.Contains(err.Error(), "reads back other than it was written") {
+	if _, err := buildReadBack(t, ops, f, 0); err == nil || !strings.Contains(err.Error(), "reads back other than it was written") {
 		t.Errorf("a changed byte: Finish = %v", err)
 	}
 	f = &fileBuffer{corrupt: func(p []byte, off int64) { clear(p) }}
-	if _, err := buildReadBack(t, ops, f); err == nil {
+	if _, err := buildReadBack(t, ops, f, 0); err == nil {
 		t.Error("zeroed blocks: Finish succeeded")
 	}
 }

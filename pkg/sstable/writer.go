@@ -32,15 +32,18 @@ type Writer struct {
 	top        []byte
 	topOffsets []uint32
 	// hashes are the key hashes the bloom filter is built from: every
-	// key's, or with ReadBack only those of the blocks in keptBlocks.
-	hashes []uint64
+	// key's, until a table written with ReadBack passes readBackFrom keys
+	// (overCap): the filter is then built from the keys read back.
+	hashes  []uint64
+	overCap bool
 	// readBack and flush are ReadBack's. pending holds the hashes of the
-	// current block's keys, which flushBlock keeps (in hashes, and the
-	// block's number in keptBlocks) only when the block holds a streamed
+	// current block's keys; flushBlock also keeps them in kept, and the
+	// block's number in keptBlocks, when the block holds a streamed
 	// value: reading such a block back would read its value.
 	readBack   io.ReaderAt
 	flush      func() error
 	pending    []uint64
+	kept       []uint64
 	keptBlocks []uint64
 	blocks     uint64
 	entries    uint64
@@ -64,17 +67,22 @@ func NewWriter(w io.Writer) *Writer {
 	return &Writer{w: w, block: make([]byte, 0, 2*BlockSize)}
 }
 
-// ReadBack makes the Writer build the bloom filter, at Finish, from the
-// keys of the data blocks it wrote, read back through r once flush has
-// pushed out what the caller's buffer holds, instead of from a hash of
-// every key kept since the first Add: the Writer's memory then grows
-// with the number of blocks (the index), not of keys. r must read what
-// was written to the Writer's w, at the same offsets. A block read back
-// is checked against its checksum; the table's bytes are the same
-// either way.
+// ReadBack makes the Writer build the bloom filter of a table of more
+// than readBackFrom keys, at Finish, from the keys of the data blocks it
+// wrote, read back through r once flush has pushed out what the
+// caller's buffer holds, instead of from a hash of every key kept since
+// the first Add: the Writer's memory then grows with the number of
+// blocks (the index), not of keys. A smaller table keeps its hashes,
+// which costs less than reading it back. r must read what was written
+// to the Writer's w, at the same offsets. A block read back is checked
+// against its checksum; the table's bytes are the same either way.
 func (w *Writer) ReadBack(r io.ReaderAt, flush func() error) {
 	w.readBack, w.flush = r, flush
 }
+
+// readBackFrom is how many keys' hashes a Writer with ReadBack keeps
+// (8 bytes each) before it drops them and reads the table back instead.
+var readBackFrom = 1 << 19
 
 // Add appends an entry: a value, an expiring value or a tombstone.
 func (w *Writer) Add(op entry.Op) error {
@@ -135,11 +143,18 @@ func (w *Writer) flushBlock() {
 	if len(w.block) == 0 && w.streamed == 0 {
 		return
 	}
-	if w.streamed > 0 {
-		w.hashes = append(w.hashes, w.pending...)
-		w.keptBlocks = append(w.keptBlocks, w.blocks)
+	if w.readBack != nil {
+		if w.streamed > 0 {
+			w.kept = append(w.kept, w.pending...)
+			w.keptBlocks = append(w.keptBlocks, w.blocks)
+		}
+		if !w.overCap {
+			if w.hashes = append(w.hashes, w.pending...); len(w.hashes) > readBackFrom {
+				w.hashes, w.overCap = nil, true
+			}
+		}
+		w.pending = w.pending[:0]
 	}
-	w.pending = w.pending[:0]
 	start := w.off - uint64(w.streamed)
 	// The entry offsets let a lookup binary-search the block. A block is
 	// cut once it reaches BlockSize, so every entry starts below it and
@@ -194,7 +209,7 @@ func (w *Writer) Finish() (int64, error) {
 	}
 	indexLen := uint64(len(meta))
 	topLen := uint32(indexLen) - uint32(topBase)
-	if w.readBack == nil {
+	if !w.overCap {
 		meta = append(meta, buildBloom(w.hashes)...)
 	} else {
 		filter, err := w.readBackBloom()
@@ -229,10 +244,10 @@ func (w *Writer) readBackBloom() ([]byte, error) {
 	}
 	blocks := bloomBlocks(int(w.entries))
 	filter := make([]byte, blocks*bloomBlockSize)
-	for _, h := range w.hashes {
+	for _, h := range w.kept {
 		bloomAdd(filter, blocks, h)
 	}
-	keys := uint64(len(w.hashes))
+	keys := uint64(len(w.kept))
 	kept := w.keptBlocks
 	var buf []byte
 	index := w.index
