@@ -167,7 +167,10 @@ which beats the default.
 		// mistyped one is reported as such and not as an unknown command.
 		TraverseChildren: true,
 		Args:             cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if isVersionRun(cmd) {
+				return a.run(a.printVersion)(cmd, args)
+			}
 			return cmd.Help()
 		},
 		SilenceUsage: true,
@@ -184,6 +187,9 @@ which beats the default.
 	pf.Var(durationValue{&lockTimeout}, "lock-timeout", "how long to wait for the data directory's lock (10s, 2m, 1d)")
 	pf.Bool("sync", true, "fdatasync every write before reporting success (--sync=false is unsafe)")
 	addClusterFlags(pf)
+	// Cobra's own --version needs the version when the tree is built, and
+	// its output is one line: kv's is kv version's, read only when asked.
+	root.Flags().Bool("version", false, "print kv's version, as kv version does")
 	only := ""
 	if !buildWholeTree {
 		only = invokedCommand(pf, args)
@@ -305,9 +311,12 @@ func invokedCommandAt(global *pflag.FlagSet, args []string) (string, int) {
 func (a *app) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if a.cfgErr != nil {
-			return runError{a.cfgErr}
+			if !isVersionRun(cmd) {
+				return runError{a.cfgErr}
+			}
+			fmt.Fprintf(a.stderr, "kv: warning: %s\n", describe(a.cfgErr))
 		}
-		if cmd.Name() != "version" {
+		if !isVersionRun(cmd) {
 			if err := a.handOver(); err != nil {
 				return runError{err}
 			}

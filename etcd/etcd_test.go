@@ -330,6 +330,7 @@ var sharedScripts = []string{
 	"set_empty_value", "set_get_basic", "set_if_absent", "set_if_value",
 	"set_stdin_binary", "set_stdin_dash", "set_stdin_newlines",
 	"set_value_file", "set_value_spaces", "stdout_write_error", "ttl_no_expiry",
+	"version_broken_config",
 }
 
 // TestSharedScripts runs sharedScripts against etcd.
