@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -88,4 +89,31 @@ func dataArgs(root *cobra.Command, args []string) []string {
 	}
 	out := append(append(args[:at+1:at+1], flags...), "--")
 	return append(out, data...)
+}
+
+// dashKeyHint returns, for a usage error of a data command, a hint when a
+// word before KEY looks like a KEY that starts with "-": Cobra reads
+// kv get -dash as -d ash and then misses the KEY, and neither part of
+// that error says what the user meant. "" when no word is of that kind.
+func dashKeyHint(root *cobra.Command, args []string) string {
+	name, at := invokedCommandAt(root.PersistentFlags(), args)
+	if !dataCommands[name] {
+		return ""
+	}
+	sub, _, err := root.Find([]string{name})
+	if err != nil {
+		return ""
+	}
+	known := func(w string) bool {
+		return w == "-h" || sub.Flags().ShorthandLookup(w[1:]) != nil || root.PersistentFlags().ShorthandLookup(w[1:]) != nil
+	}
+	for _, w := range args[at+1:] {
+		if w == "--" || len(w) < 2 || w[0] != '-' {
+			return "" // the KEY came first, or after --
+		}
+		if w[1] != '-' && (len(w) > 2 || !known(w)) {
+			return fmt.Sprintf(`; a KEY that starts with "-" needs "--" before it: kv %s -- %s`, name, w)
+		}
+	}
+	return ""
 }

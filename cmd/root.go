@@ -117,6 +117,9 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, now func
 		return code
 	}
 	msg := describe(err)
+	if code == ExitUsage {
+		msg += dashKeyHint(root, args)
+	}
 	if code == ExitUsage && cmd != nil {
 		msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
 	}
