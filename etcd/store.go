@@ -135,6 +135,14 @@ func unreachable(c backend.Cluster, err error) error {
 	return fmt.Errorf("%w at %s within %s (--dial-timeout): %v", ErrUnreachable, strings.Join(c.Endpoints, ","), c.DialTimeout, err)
 }
 
+// ErrTimeout is wrapped by the error of a request that the cluster, once
+// reached, did not answer within --command-timeout.
+var ErrTimeout = errors.New("etcd did not answer in time")
+
+func timedOut(c backend.Cluster, err error) error {
+	return fmt.Errorf("%w: a request to %s took longer than %s (--command-timeout; a member lost, no leader, or an overloaded cluster): %v", ErrTimeout, strings.Join(c.Endpoints, ","), c.CommandTimeout, err)
+}
+
 type store struct {
 	cli      *clientv3.Client
 	c        backend.Cluster
@@ -158,7 +166,10 @@ func (s *store) wrap(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, rpctypes.ErrGRPCNoLeader), strings.Contains(err.Error(), "connection refused"):
+	case errors.Is(err, context.DeadlineExceeded):
+		// Open waited for a connection: a deadline now is a request's.
+		return timedOut(s.c, err)
+	case errors.Is(err, rpctypes.ErrGRPCNoLeader), strings.Contains(err.Error(), "connection refused"):
 		return unreachable(s.c, err)
 	case errors.Is(err, rpctypes.ErrGRPCCompacted), errors.Is(err, rpctypes.ErrCompacted):
 		return fmt.Errorf("%w: %v", backend.ErrCompacted, err)
@@ -209,6 +220,14 @@ func (s *store) expiry(ctx context.Context, id int64) (time.Time, error) {
 func (s *store) entry(ctx context.Context, kv *mvccpb.KeyValue) (backend.Entry, error) {
 	exp, err := s.expiry(ctx, kv.Lease)
 	return backend.Entry{Key: kv.Key, Value: kv.Value, ExpiresAt: exp, Rev: uint64(kv.ModRevision)}, err
+}
+
+// entryOwnRequest is entry with a request deadline of its own, for a
+// scan whose reader may take any time between two entries.
+func (s *store) entryOwnRequest(kv *mvccpb.KeyValue) (backend.Entry, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return s.entry(ctx, kv)
 }
 
 func (s *store) GetEntry(key []byte) (backend.Entry, error) {
@@ -370,10 +389,10 @@ func rangeEnd(prefix []byte) string {
 }
 
 // pages calls fn for every key under prefix from start on, in order, a
-// page at a time, all at one revision.
-func (s *store) pages(prefix, start []byte, keysOnly bool, fn func(ctx context.Context, kv *mvccpb.KeyValue) error) error {
-	ctx, cancel := s.ctx()
-	defer cancel()
+// page at a time, all at one revision. --command-timeout bounds each
+// page's request, not the scan: a scan of millions of keys into a slow
+// pipe takes as long as its reader.
+func (s *store) pages(prefix, start []byte, keysOnly bool, fn func(kv *mvccpb.KeyValue) error) error {
 	end := rangeEnd(prefix)
 	from := string(start)
 	if from < string(prefix) {
@@ -391,14 +410,16 @@ func (s *store) pages(prefix, start []byte, keysOnly bool, fn func(ctx context.C
 		if keysOnly {
 			opts = append(opts, clientv3.WithKeysOnly())
 		}
+		ctx, cancel := s.ctx()
 		resp, err := s.cli.Get(ctx, from, opts...)
+		cancel()
 		if err != nil {
 			return s.wrap(err)
 		}
 		rev = resp.Header.Revision
 		s.pin(rev)
 		for _, kv := range resp.Kvs {
-			if err := fn(ctx, kv); err != nil {
+			if err := fn(kv); err != nil {
 				return err
 			}
 		}
@@ -410,8 +431,8 @@ func (s *store) pages(prefix, start []byte, keysOnly bool, fn func(ctx context.C
 }
 
 func (s *store) Scan(prefix []byte, fn func(backend.Entry) error) error {
-	return s.pages(prefix, nil, false, func(ctx context.Context, kv *mvccpb.KeyValue) error {
-		e, err := s.entry(ctx, kv)
+	return s.pages(prefix, nil, false, func(kv *mvccpb.KeyValue) error {
+		e, err := s.entryOwnRequest(kv)
 		if err != nil {
 			return err
 		}
@@ -423,7 +444,7 @@ var errStop = errors.New("stop")
 
 func (s *store) ScanKeys(prefix []byte, limit int, fn func(key []byte) error) error {
 	n := 0
-	err := s.pages(prefix, nil, true, func(_ context.Context, kv *mvccpb.KeyValue) error {
+	err := s.pages(prefix, nil, true, func(kv *mvccpb.KeyValue) error {
 		if limit > 0 && n >= limit {
 			return errStop
 		}
@@ -483,7 +504,7 @@ func (s *store) pagesOne(prefix, key []byte, found *[]byte) error {
 func (s *store) Digest() (string, error) {
 	h := sha256.New()
 	var buf []byte
-	err := s.pages(nil, nil, false, func(_ context.Context, kv *mvccpb.KeyValue) error {
+	err := s.pages(nil, nil, false, func(kv *mvccpb.KeyValue) error {
 		for _, p := range [][]byte{kv.Key, kv.Value} {
 			buf = binary.AppendUvarint(buf[:0], uint64(len(p)))
 			h.Write(buf)

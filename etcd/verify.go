@@ -80,7 +80,7 @@ func (s *store) Verify() (*inspect.Report, error) {
 	if rep.Digest, err = s.Digest(); err != nil {
 		return nil, err
 	}
-	err = s.pages(nil, nil, true, func(context.Context, *mvccpb.KeyValue) error {
+	err = s.pages(nil, nil, true, func(*mvccpb.KeyValue) error {
 		rep.Keys++
 		return nil
 	})
