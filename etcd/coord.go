@@ -101,6 +101,15 @@ func (l *heldLock) Lost() <-chan struct{} { return l.sess.Done() }
 // when the delete fails is the lease revoked, which releases the lock
 // too: a revoke is one more write for the cluster to commit.
 func (l *heldLock) Release() error {
+	select {
+	case <-l.sess.Done():
+		// The lease expired, or kv lock cannot reach the cluster to
+		// renew it: the key goes with the lease, and a delete would only
+		// wait out --command-timeout on a cluster that is not there.
+		l.sess.Orphan()
+		return nil
+	default:
+	}
 	ctx, cancel := l.s.ctx()
 	defer cancel()
 	if err := l.m.Unlock(ctx); err != nil {
