@@ -330,7 +330,9 @@ var sharedScripts = []string{
 	"set_empty_value", "set_get_basic", "set_if_absent", "set_if_value",
 	"set_stdin_binary", "set_stdin_dash", "set_stdin_newlines",
 	"set_value_file", "set_value_spaces", "stdout_write_error", "ttl_no_expiry",
-	"version_broken_config",
+	"version_broken_config", "completion", "completion_large", "keys_null",
+	"load_tsv_roundtrip", "get_wrong_args", "get_unknown_flag", "dump_unknown_format",
+	"kv_unknown_command", "wait", "set_stdin_terminal",
 }
 
 // TestSharedScripts runs sharedScripts against etcd.
