@@ -78,7 +78,7 @@ func (Opener) Open(c backend.Cluster, readOnly bool) (backend.Store, error) {
 		Logger: zap.NewNop(),
 	})
 	if err != nil {
-		if aerr := authError(err); aerr != nil {
+		if aerr := authError(c, err); aerr != nil {
 			return nil, aerr
 		}
 		return nil, unreachable(c, err)
@@ -113,11 +113,16 @@ func waitConnected(ctx context.Context, conn *grpc.ClientConn) error {
 
 // authError says what to do about etcd's authentication errors (nil for
 // any other error).
-func authError(err error) error {
+func authError(c backend.Cluster, err error) error {
+	userEmpty := errors.Is(err, rpctypes.ErrGRPCUserEmpty) || errors.Is(err, rpctypes.ErrUserEmpty) || err != nil && strings.Contains(err.Error(), rpctypes.ErrUserEmpty.Error())
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, rpctypes.ErrGRPCUserEmpty), errors.Is(err, rpctypes.ErrUserEmpty), strings.Contains(err.Error(), rpctypes.ErrUserEmpty.Error()):
+	case userEmpty && c.User != "" && c.Password == "":
+		// The client authenticates only with both: the user was given,
+		// the password was not.
+		return fmt.Errorf("etcd requires a password for user %q: put it in KV_PASSWORD or a file named by --password-file (kv never prompts) (%v)", c.User, err)
+	case userEmpty:
 		return fmt.Errorf("etcd requires a user: give --user, with the password in KV_PASSWORD or --password-file (%v)", err)
 	case errors.Is(err, rpctypes.ErrGRPCAuthFailed), errors.Is(err, rpctypes.ErrAuthFailed), strings.Contains(err.Error(), rpctypes.ErrAuthFailed.Error()):
 		return fmt.Errorf("etcd refused the user name or password (--user, KV_PASSWORD or --password-file): %v", err)
@@ -160,7 +165,7 @@ func (s *store) ctx() (context.Context, context.CancelFunc) {
 
 // wrap turns etcd's errors into what kv's exit codes mean, with what to do.
 func (s *store) wrap(err error) error {
-	if aerr := authError(err); aerr != nil {
+	if aerr := authError(s.c, err); aerr != nil {
 		return aerr
 	}
 	switch {
