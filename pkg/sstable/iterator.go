@@ -2,6 +2,7 @@ package sstable
 
 import (
 	"bytes"
+	"encoding/binary"
 
 	"github.com/kvtool/kv/pkg/entry"
 )
@@ -26,6 +27,8 @@ type Iterator struct {
 	// dropFrom is where the bytes this iterator has passed and not yet
 	// handed to the reader's dropPages start (see load).
 	dropFrom uint64
+	// index drops the index pages the scan has passed.
+	index indexDropper
 	// hold, when set, is handed each drop instead of running it
 	// (DeferDrops).
 	hold    func(drop func())
@@ -84,6 +87,7 @@ func (it *Iterator) load(i int) bool {
 				drop(passed)
 			}
 			it.dropFrom = end - end%minPage
+			it.index.passed(it.r, i, it.r.dropPages)
 		}
 	}
 	it.block = i
@@ -138,3 +142,47 @@ func (it *Iterator) Op() entry.Op { return it.op }
 
 // Err returns the first error met (a *CorruptError for damage).
 func (it *Iterator) Err() error { return it.err }
+
+// indexDropper drops the pages of a mapped table's index that a walk of
+// its blocks in order has passed: each block's index entry and its
+// offset, in two regions that grow with the table (a large table's index
+// is some megabytes), as the blocks themselves are dropped. Entries a
+// scan returned never point into the index, so these drops need no
+// deferring.
+type indexDropper struct {
+	started          bool
+	entries, offsets uint64 // where the bytes not yet dropped start
+}
+
+// passed drops what comes before block i's index entry and offset, each
+// from the start of its region; drop is the reader's dropPages.
+func (d *indexDropper) passed(r *Reader, i int, drop func([]byte)) {
+	if r.data == nil || i >= int(r.f.blocks) {
+		return
+	}
+	b, err := r.peekMeta(r.ixLen+uint64(i)*4, 4)
+	if err != nil {
+		return
+	}
+	entriesStart, offsetsStart := uint64(r.metaOff), uint64(r.metaOff)+r.ixLen
+	if !d.started {
+		d.started, d.entries, d.offsets = true, entriesStart, offsetsStart
+	}
+	// Unchecked: a damaged offset only moves what is dropped, and the
+	// block's own read checks it.
+	entryAt := entriesStart + min(uint64(binary.LittleEndian.Uint32(b)), r.ixLen)
+	offsetAt := offsetsStart + uint64(i)*4
+	d.entries = dropRun(r.data, d.entries, entryAt, entriesStart, drop)
+	d.offsets = dropRun(r.data, d.offsets, offsetAt, offsetsStart, drop)
+}
+
+// dropRun drops data[from:to] once it spans a page, and returns where
+// the next run starts: the page to ends in, which holds bytes not yet
+// passed, but never before the region's start.
+func dropRun(data []byte, from, to, regionStart uint64, drop func([]byte)) uint64 {
+	if to < from+minPage {
+		return from
+	}
+	drop(data[from:to])
+	return max(to-to%minPage, regionStart)
+}

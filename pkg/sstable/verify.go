@@ -42,17 +42,29 @@ func VerifyMapped(data []byte, drop func([]byte)) []Problem {
 	add := func(err error) {
 		probs = append(probs, asProblem(err))
 	}
-	for c := 0; c < int(chunkCount(uint64(len(r.meta)))); c++ {
+	// The index and filter are checked and dropped a MiB at a time: what
+	// the walk below reads of the index comes back in order, and is
+	// dropped again as passed. The filter's pages come back as the
+	// keys' probes touch them, all of them in a large table: the filter
+	// is what this check holds.
+	metaDropFrom := uint64(r.metaOff)
+	for c := 0; c < int(chunkCount(r.metaLen)); c++ {
 		if err := r.checkMeta(uint64(c)*ChunkSize, 1); err != nil {
 			add(err)
+		}
+		end := uint64(r.metaOff) + min(uint64(c+1)*ChunkSize, r.metaLen)
+		if drop != nil && (end-metaDropFrom >= dropChunk || c == int(chunkCount(r.metaLen))-1) {
+			metaDropFrom = dropRun(data, metaDropFrom, end, uint64(r.metaOff), drop)
 		}
 	}
 	var prev []byte
 	var entries, next, dropFrom uint64
+	var index indexDropper
 	for i := 0; i < int(r.f.blocks); i++ {
 		if drop != nil && next-dropFrom >= dropChunk && next <= uint64(len(data)) {
 			drop(data[dropFrom:next])
 			dropFrom = next - next%minPage
+			index.passed(r, i, drop)
 		}
 		h, err := r.indexEntry(i)
 		if err != nil {
@@ -100,6 +112,9 @@ func VerifyMapped(data []byte, drop func([]byte)) []Problem {
 			add(corrupt(int64(h.offset), "index key of block %d differs from its last key", i))
 		}
 	}
+	// This walk touches every TopStride-th index entry: in a large
+	// table, every page of the index again.
+	var topWalk indexDropper
 	for j := 0; j < r.topN; j++ {
 		k, err := r.topKey(j)
 		if err != nil {
@@ -107,6 +122,9 @@ func VerifyMapped(data []byte, drop func([]byte)) []Problem {
 			continue
 		}
 		i := min((j+1)*TopStride, int(r.f.blocks)) - 1
+		if drop != nil {
+			topWalk.passed(r, i, drop)
+		}
 		if h, err := r.indexEntry(i); err == nil && !bytes.Equal(k, h.lastKey) {
 			add(corrupt(r.metaOff+int64(r.topStart), "top index entry %d differs from the last key of block %d", j, i))
 		}
