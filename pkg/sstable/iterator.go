@@ -78,8 +78,11 @@ func (it *Iterator) load(i int) bool {
 	if it.r.dropPages != nil && it.body != nil && i == it.block+1 {
 		// A scan moving on: the blocks it has left need not stay
 		// resident. They go a megabyte at a time, from a page boundary
-		// (the mapping starts on one), so that whole pages go.
-		if end := uint64(it.base) + it.blen; end-it.dropFrom >= dropChunk {
+		// (the mapping starts on one), so that whole pages go. The
+		// block being left stays: its last entry is still in use by a
+		// caller that looks one entry ahead (a merge), and touching a
+		// dropped page maps it, and its neighbours, back for good.
+		if end := uint64(it.base); end > it.dropFrom && end-it.dropFrom >= dropChunk {
 			passed, drop := it.r.data[it.dropFrom:end], it.r.dropPages
 			if it.hold != nil {
 				it.hold(func() { drop(passed) })
