@@ -15,10 +15,13 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goreleaser/goreleaser/v2/pkg/config"
@@ -104,6 +107,34 @@ func check(path string, out io.Writer) ([]string, error) {
 			}
 			if matches(root, c.Source) == 0 {
 				add("package %q: contents src %q matches no file", n.ID, c.Source)
+			}
+		}
+	}
+	// kv hands cluster commands to the kv-etcd beside it: every archive
+	// and package carries both binaries.
+	binaryOf := map[string]string{}
+	for _, b := range p.Builds {
+		binaryOf[b.ID] = cmp.Or(b.Binary, p.ProjectName)
+	}
+	carried := func(ids []string) map[string]bool {
+		m := map[string]bool{}
+		if len(ids) == 0 { // every build
+			ids = slices.Collect(maps.Keys(binaryOf))
+		}
+		for _, id := range ids {
+			m[binaryOf[id]] = true
+		}
+		return m
+	}
+	for _, bin := range []string{"kv", "kv-etcd"} {
+		for _, a := range p.Archives {
+			if !carried(a.IDs)[bin] {
+				add("archive %q does not carry the %s binary", a.ID, bin)
+			}
+		}
+		for _, n := range p.NFPMs {
+			if !carried(n.IDs)[bin] {
+				add("package %q does not carry the %s binary", n.ID, bin)
 			}
 		}
 	}

@@ -44,6 +44,7 @@ func TestFindsProblems(t *testing.T) {
 project_name: x
 builds:
   - id: kv
+    binary: kv
     main: .
 archives:
   - id: a
@@ -62,7 +63,8 @@ nfpms:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`names build "nope"`, `"man/*" matches no file`, `"completions/kv.bash" matches no file`}
+	want := []string{`names build "nope"`, `"man/*" matches no file`, `"completions/kv.bash" matches no file`,
+		`archive "a" does not carry the kv-etcd binary`, `package "p" does not carry the kv-etcd binary`}
 	if len(problems) != len(want) {
 		t.Fatalf("problems = %q, want %d", problems, len(want))
 	}
