@@ -2,6 +2,7 @@ package sstable
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kvtool/kv/internal/crc32c"
 	"github.com/kvtool/kv/internal/testsummary"
 	"github.com/kvtool/kv/pkg/entry"
 )
@@ -552,5 +554,30 @@ func TestSalvageWithoutIndex(t *testing.T) {
 	}
 	if len(salvaged) != want {
 		t.Errorf("table cut inside block 5: salvaged %d entries, want the %d of blocks 0-4", len(salvaged), want)
+	}
+}
+
+// chunkSums over pieces equals the checksums of each ChunkSize chunk of
+// the pieces joined, wherever the pieces split the chunks.
+func TestChunkSumsAcrossPieces(t *testing.T) {
+	joined := make([]byte, 3*ChunkSize+123)
+	for i := range joined {
+		joined[i] = byte(i*7 + i/ChunkSize)
+	}
+	var want []byte
+	for i := 0; i < len(joined); i += ChunkSize {
+		want = binary.LittleEndian.AppendUint32(want, crc32c.Checksum(joined[i:min(i+ChunkSize, len(joined))]))
+	}
+	for _, cuts := range [][]int{nil, {1}, {ChunkSize}, {ChunkSize - 1, ChunkSize + 1}, {10, 10, 2*ChunkSize + 5}, {len(joined)}} {
+		var pieces [][]byte
+		at := 0
+		for _, c := range cuts {
+			pieces = append(pieces, joined[at:c])
+			at = c
+		}
+		pieces = append(pieces, joined[at:])
+		if got := chunkSums(pieces, uint64(len(joined))); !bytes.Equal(got, want) {
+			t.Errorf("cuts %v: sums differ", cuts)
+		}
 	}
 }

@@ -202,29 +202,36 @@ func (w *Writer) Finish() (int64, error) {
 		return 0, errors.New("sstable: index too large")
 	}
 	dataLen := w.off
-	meta := append(w.index, w.offsets...)
-	meta = append(meta, w.top...)
+	// The meta region is written piece by piece, never joined into one
+	// buffer: at the end of a large table the index, its offsets and the
+	// filter are each megabytes, and a joined copy of them doubled what
+	// Finish held.
+	topOffsets := make([]byte, 0, 4*len(w.topOffsets))
 	for _, o := range w.topOffsets {
-		meta = binary.LittleEndian.AppendUint32(meta, uint32(topBase)+o)
+		topOffsets = binary.LittleEndian.AppendUint32(topOffsets, uint32(topBase)+o)
 	}
-	indexLen := uint64(len(meta))
+	index := [][]byte{w.index, w.offsets, w.top, topOffsets}
+	indexLen := uint64(0)
+	for _, p := range index {
+		indexLen += uint64(len(p))
+	}
 	topLen := uint32(indexLen) - uint32(topBase)
+	var filter []byte
 	if !w.overCap {
-		meta = append(meta, buildBloom(w.hashes)...)
+		filter = buildBloom(w.hashes)
 	} else {
-		filter, err := w.readBackBloom()
-		if err != nil {
+		var err error
+		if filter, err = w.readBackBloom(); err != nil {
 			w.err = err
 			return 0, err
 		}
-		meta = append(meta, filter...)
 	}
-	bloomLen := uint64(len(meta)) - indexLen
-	sums := make([]byte, 0, chunkCount(uint64(len(meta)))*4)
-	for i := 0; i < len(meta); i += ChunkSize {
-		sums = binary.LittleEndian.AppendUint32(sums, crc32c.Checksum(meta[i:min(i+ChunkSize, len(meta))]))
+	bloomLen := uint64(len(filter))
+	meta := append(index, filter)
+	sums := chunkSums(meta, indexLen+bloomLen)
+	for _, p := range meta {
+		w.write(p)
 	}
-	w.write(meta)
 	w.write(sums)
 	w.write(footer{
 		dataLen: dataLen, indexLen: indexLen, bloomLen: bloomLen,
@@ -233,6 +240,29 @@ func (w *Writer) Finish() (int64, error) {
 		coverLo: w.coverLo, coverHi: w.coverHi,
 	}.encode())
 	return int64(w.off), w.err
+}
+
+// chunkSums returns the CRC of each ChunkSize chunk of the n bytes that
+// pieces hold end to end: the meta region's checksum array.
+func chunkSums(pieces [][]byte, n uint64) []byte {
+	sums := make([]byte, 0, chunkCount(n)*4)
+	var crc uint32
+	fill := 0 // bytes of the current chunk summed so far
+	for _, p := range pieces {
+		for len(p) > 0 {
+			k := min(len(p), ChunkSize-fill)
+			crc = crc32c.Update(crc, p[:k])
+			p, fill = p[k:], fill+k
+			if fill == ChunkSize {
+				sums = binary.LittleEndian.AppendUint32(sums, crc)
+				crc, fill = 0, 0
+			}
+		}
+	}
+	if fill > 0 {
+		sums = binary.LittleEndian.AppendUint32(sums, crc)
+	}
+	return sums
 }
 
 // readBackBloom builds the bloom filter of ReadBack: from the hashes
