@@ -49,9 +49,11 @@ func (v durationValue) Set(s string) error {
 }
 
 func (v durationValue) String() string {
-	// pflag calls String on a zero value to tell whether a default is set.
-	if v.d == nil {
-		return "0s"
+	// pflag calls String on a zero value to tell whether a default is
+	// set, and shows "(default X)" unless X is one of its zero spellings,
+	// which "0s" is not for a type of ours: a zero duration is "0".
+	if v.d == nil || *v.d == 0 {
+		return "0"
 	}
 	return v.d.String()
 }

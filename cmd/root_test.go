@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func TestInvokedCommand(t *testing.T) {
@@ -66,4 +68,21 @@ func run(t *testing.T, args ...string) string {
 		t.Fatalf("kv %s: exit %d\n%s", strings.Join(args, " "), code, out.String())
 	}
 	return out.String()
+}
+
+// No flag's help shows a default twice, or a zero duration as a default
+// ("(default 0s)" on --ttl read as "expires at once").
+func TestFlagHelpDefaults(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, line := range strings.Split(c.LocalFlags().FlagUsages(), "\n") {
+			if strings.Count(line, "(default ") > 1 || strings.Contains(line, "(default 0s)") {
+				t.Errorf("%s: %s", c.CommandPath(), strings.TrimSpace(line))
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewRootCommand())
 }
