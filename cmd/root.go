@@ -119,9 +119,9 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer, now func
 	msg := describe(err)
 	if code == ExitUsage {
 		msg += dashKeyHint(root, args)
-	}
-	if code == ExitUsage && cmd != nil {
-		msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
+		if cmd != nil {
+			msg += fmt.Sprintf(" (see '%s --help')", cmd.CommandPath())
+		}
 	}
 	fmt.Fprintf(stderr, "kv: %s\n", strings.ReplaceAll(msg, "\n", " "))
 	return code
@@ -190,8 +190,8 @@ which beats the default.
 	pf.Var(durationValue{&lockTimeout}, "lock-timeout", "how long to wait for the data directory's lock (10s, 2m, 1d)")
 	pf.Bool("sync", true, "fdatasync every write before reporting success (--sync=false is unsafe)")
 	addClusterFlags(pf)
-	// Cobra's own --version needs the version when the tree is built, and
-	// its output is one line: kv's is kv version's, read only when asked.
+	// Ours, not Cobra's (set by Command.Version): it prints what kv
+	// version prints, and reads the build info only when asked.
 	root.Flags().Bool("version", false, "print kv's version, as kv version does")
 	only := ""
 	if !buildWholeTree {
@@ -313,13 +313,14 @@ func invokedCommandAt(global *pflag.FlagSet, args []string) (string, int) {
 // run wraps a command's code so its errors are told apart from Cobra's.
 func (a *app) run(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		version := isVersionRun(cmd)
 		if a.cfgErr != nil {
-			if !isVersionRun(cmd) {
+			if !version {
 				return runError{a.cfgErr}
 			}
 			fmt.Fprintf(a.stderr, "kv: warning: %s\n", describe(a.cfgErr))
 		}
-		if !isVersionRun(cmd) {
+		if !version {
 			if err := a.handOver(); err != nil {
 				return runError{err}
 			}

@@ -114,10 +114,11 @@ func waitConnected(ctx context.Context, conn *grpc.ClientConn) error {
 // authError says what to do about etcd's authentication errors (nil for
 // any other error).
 func authError(c backend.Cluster, err error) error {
-	userEmpty := errors.Is(err, rpctypes.ErrGRPCUserEmpty) || errors.Is(err, rpctypes.ErrUserEmpty) || err != nil && strings.Contains(err.Error(), rpctypes.ErrUserEmpty.Error())
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
+	}
+	userEmpty := errors.Is(err, rpctypes.ErrGRPCUserEmpty) || errors.Is(err, rpctypes.ErrUserEmpty) || strings.Contains(err.Error(), rpctypes.ErrUserEmpty.Error())
+	switch {
 	case userEmpty && c.User != "" && c.Password == "":
 		// The client authenticates only with both: the user was given,
 		// the password was not.

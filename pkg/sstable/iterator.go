@@ -82,14 +82,7 @@ func (it *Iterator) load(i int) bool {
 		// block being left stays: its last entry is still in use by a
 		// caller that looks one entry ahead (a merge), and touching a
 		// dropped page maps it, and its neighbours, back for good.
-		if end := uint64(it.base); end > it.dropFrom && end-it.dropFrom >= dropChunk {
-			passed, drop := it.r.data[it.dropFrom:end], it.r.dropPages
-			if it.hold != nil {
-				it.hold(func() { drop(passed) })
-			} else {
-				drop(passed)
-			}
-			it.dropFrom = end - end%minPage
+		if dropRun(it.r.data, &it.dropFrom, uint64(it.base), 0, dropChunk, it.dropData) {
 			it.index.passed(it.r, i, it.r.dropPages)
 		}
 	}
@@ -109,6 +102,17 @@ func (it *Iterator) load(i int) bool {
 		it.dropFrom = h.offset - h.offset%minPage
 	}
 	return true
+}
+
+// dropData drops passed, the data blocks a scan has left, or hands the
+// drop to hold (DeferDrops).
+func (it *Iterator) dropData(passed []byte) {
+	drop := it.r.dropPages
+	if it.hold != nil {
+		it.hold(func() { drop(passed) })
+		return
+	}
+	drop(passed)
 }
 
 // decode reads the entry at pos within the current block.
@@ -175,17 +179,19 @@ func (d *indexDropper) passed(r *Reader, i int, drop func([]byte)) {
 	// block's own read checks it.
 	entryAt := entriesStart + min(uint64(binary.LittleEndian.Uint32(b)), r.ixLen)
 	offsetAt := offsetsStart + uint64(i)*4
-	d.entries = dropRun(r.data, d.entries, entryAt, entriesStart, drop)
-	d.offsets = dropRun(r.data, d.offsets, offsetAt, offsetsStart, drop)
+	dropRun(r.data, &d.entries, entryAt, entriesStart, minPage, drop)
+	dropRun(r.data, &d.offsets, offsetAt, offsetsStart, minPage, drop)
 }
 
-// dropRun drops data[from:to] once it spans a page, and returns where
-// the next run starts: the page to ends in, which holds bytes not yet
-// passed, but never before the region's start.
-func dropRun(data []byte, from, to, regionStart uint64, drop func([]byte)) uint64 {
-	if to < from+minPage {
-		return from
+// dropRun drops data[*from:to], the bytes a walk has passed, once they
+// span least bytes, and reports whether it did. It then moves *from to
+// the page that to ends in, which holds bytes not yet passed (only
+// whole pages are dropped), but never before the region's start.
+func dropRun(data []byte, from *uint64, to, regionStart, least uint64, drop func([]byte)) bool {
+	if to < *from+least {
+		return false
 	}
-	drop(data[from:to])
-	return max(to-to%minPage, regionStart)
+	drop(data[*from:to])
+	*from = max(to-to%minPage, regionStart)
+	return true
 }

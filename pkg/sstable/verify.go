@@ -47,23 +47,25 @@ func VerifyMapped(data []byte, drop func([]byte)) []Problem {
 	// dropped again as passed. The filter's pages come back as the
 	// keys' probes touch them, all of them in a large table: the filter
 	// is what this check holds.
-	metaDropFrom := uint64(r.metaOff)
-	for c := 0; c < int(chunkCount(r.metaLen)); c++ {
+	metaDropFrom, chunks := uint64(r.metaOff), int(chunkCount(r.metaLen))
+	for c := 0; c < chunks; c++ {
 		if err := r.checkMeta(uint64(c)*ChunkSize, 1); err != nil {
 			add(err)
 		}
-		end := uint64(r.metaOff) + min(uint64(c+1)*ChunkSize, r.metaLen)
-		if drop != nil && (end-metaDropFrom >= dropChunk || c == int(chunkCount(r.metaLen))-1) {
-			metaDropFrom = dropRun(data, metaDropFrom, end, uint64(r.metaOff), drop)
+		if drop != nil {
+			least := uint64(dropChunk)
+			if c == chunks-1 {
+				least = minPage // the rest, after the last chunk
+			}
+			end := uint64(r.metaOff) + min(uint64(c+1)*ChunkSize, r.metaLen)
+			dropRun(data, &metaDropFrom, end, uint64(r.metaOff), least, drop)
 		}
 	}
 	var prev []byte
 	var entries, next, dropFrom uint64
 	var index indexDropper
 	for i := 0; i < int(r.f.blocks); i++ {
-		if drop != nil && next-dropFrom >= dropChunk && next <= uint64(len(data)) {
-			drop(data[dropFrom:next])
-			dropFrom = next - next%minPage
+		if drop != nil && next <= uint64(len(data)) && dropRun(data, &dropFrom, next, 0, dropChunk, drop) {
 			index.passed(r, i, drop)
 		}
 		h, err := r.indexEntry(i)

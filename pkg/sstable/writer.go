@@ -203,9 +203,8 @@ func (w *Writer) Finish() (int64, error) {
 	}
 	dataLen := w.off
 	// The meta region is written piece by piece, never joined into one
-	// buffer: at the end of a large table the index, its offsets and the
-	// filter are each megabytes, and a joined copy of them doubled what
-	// Finish held.
+	// buffer: in a large table the index, its offsets and the filter are
+	// each megabytes, and a joined copy would hold them twice.
 	topOffsets := make([]byte, 0, 4*len(w.topOffsets))
 	for _, o := range w.topOffsets {
 		topOffsets = binary.LittleEndian.AppendUint32(topOffsets, uint32(topBase)+o)
